@@ -1,0 +1,135 @@
+//! Local development server: the three functions on one HTTP port with the HTTP API's paths
+//! (`POST /sidebar`, `/todo_items[/{id}]`, `POST /sdk/jwt`), plus development keys and token
+//! minting for trying them without a Zendesk account.
+//!
+//! Requests are turned into the same `lambda_http::Request` the Lambda runtime builds, and the
+//! same handlers (the same CORS layer for the to-do API) answer them.
+
+pub mod devkeys;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use lambda_http::http::{Response, StatusCode, header};
+use lambda_http::{Body, Request};
+use sdk_exchange::SdkExchange;
+use sidebar::Sidebar;
+use todos::Todos;
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+
+/// Largest request body the local server reads (API Gateway's own limit is far higher; the
+/// functions refuse anything over 16 KiB themselves).
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The three functions, as the local server holds them.
+#[derive(Clone)]
+pub struct Functions {
+    /// `POST /sidebar`.
+    pub sidebar: Arc<Sidebar>,
+    /// `/todo_items` and `/todo_items/{id}`.
+    pub todos: Arc<Todos>,
+    /// `POST /sdk/jwt`.
+    pub sdk_exchange: Arc<SdkExchange>,
+}
+
+impl Functions {
+    /// Route one request to its function, as the HTTP API's routes do.
+    pub async fn dispatch(&self, req: Request) -> Response<Body> {
+        let path = req.uri().path().trim_end_matches('/');
+        if path == "/sidebar" {
+            self.sidebar.handle(req).await
+        } else if path == "/todo_items" || path.starts_with("/todo_items/") {
+            let service = todos::service(self.todos.clone());
+            match service.oneshot(req).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
+        } else if path == "/sdk/jwt" {
+            self.sdk_exchange.handle(req).await
+        } else {
+            plain(StatusCode::NOT_FOUND, "{\"message\":\"Not found\"}")
+        }
+    }
+}
+
+fn plain(status: StatusCode, json: &'static str) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::Text(json.to_owned()))
+        .expect("static headers are valid")
+}
+
+/// Serve `functions` on `listener` until the task is dropped.
+pub async fn serve(listener: TcpListener, functions: Functions) -> std::io::Result<()> {
+    loop {
+        let (stream, _peer) = listener.accept().await?;
+        let _ = stream.set_nodelay(true);
+        let functions = functions.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let functions = functions.clone();
+                async move { Ok::<_, Infallible>(answer(&functions, req).await) }
+            });
+            if let Err(error) = http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(%error, "connection closed with an error");
+            }
+        });
+    }
+}
+
+/// Bind `addr` and serve in a background task; returns the bound address (port 0 picks one).
+pub async fn spawn(addr: SocketAddr, functions: Functions) -> std::io::Result<SocketAddr> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    tokio::spawn(serve(listener, functions));
+    Ok(local)
+}
+
+async fn answer(
+    functions: &Functions,
+    req: hyper::Request<Incoming>,
+) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            return hyper::Response::builder()
+                .status(StatusCode::PAYLOAD_TOO_LARGE)
+                .body(Full::new(Bytes::from_static(
+                    b"{\"message\":\"Request body too large\"}",
+                )))
+                .expect("static response");
+        }
+    };
+    // API Gateway hands text bodies over as text and everything else base64-encoded; the
+    // handlers see `Body::Text` or `Body::Binary` the same way here.
+    let body = if bytes.is_empty() {
+        Body::Empty
+    } else {
+        match String::from_utf8(bytes.to_vec()) {
+            Ok(text) => Body::Text(text),
+            Err(e) => Body::Binary(e.into_bytes()),
+        }
+    };
+    let response = functions.dispatch(Request::from_parts(parts, body)).await;
+    let (parts, body) = response.into_parts();
+    let bytes = match body {
+        Body::Empty => Bytes::new(),
+        Body::Text(text) => Bytes::from(text),
+        Body::Binary(data) => Bytes::from(data),
+        _ => Bytes::new(),
+    };
+    hyper::Response::from_parts(parts, Full::new(bytes))
+}

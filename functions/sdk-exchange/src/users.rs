@@ -1,0 +1,263 @@
+//! Resolving a mobile SDK user token to a known user: either an opaque token stored (by its
+//! SHA-256) in DynamoDB, or a JWT from the organisation's own identity provider.
+
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{Map, Value};
+use zendesk_jwt::JwksVerifier;
+
+/// Longest user token accepted, in bytes.
+pub const MAX_USER_TOKEN_BYTES: usize = 4096;
+
+/// The optional single sign-on attributes copied into the SDK JWT when the user has them.
+pub const OPTIONAL_ATTRIBUTES: [&str; 7] = [
+    "external_id",
+    "phone",
+    "organization",
+    "organization_id",
+    "locale_id",
+    "tags",
+    "remote_photo_url",
+];
+
+/// A user the SDK JWT may speak for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SdkUser {
+    /// Display name (`name` claim).
+    pub name: String,
+    /// Email address (`email` claim).
+    pub email: String,
+    /// Optional attributes from [`OPTIONAL_ATTRIBUTES`], already in their JWT form.
+    pub attributes: Map<String, Value>,
+}
+
+/// Why a user token was not resolved.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// Unknown, empty, expired, revoked or invalid token (401). The reason is for debug logs.
+    #[error("user token refused: {0}")]
+    Refused(String),
+    /// The store or the identity provider's keys could not be reached (503).
+    #[error("user lookup unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// How user tokens are resolved.
+pub enum UserResolver {
+    /// Opaque tokens in a DynamoDB table, keyed by the SHA-256 of the token.
+    Table(UserTokenTable),
+    /// JWTs from the organisation's identity provider.
+    IdentityProvider(Box<IdentityProviderTokens>),
+}
+
+impl UserResolver {
+    /// Resolve `user_token` to a user.
+    pub async fn resolve(&self, user_token: &str) -> Result<SdkUser, ResolveError> {
+        if user_token.is_empty() {
+            return Err(ResolveError::Refused("empty user token".into()));
+        }
+        if user_token.len() > MAX_USER_TOKEN_BYTES {
+            return Err(ResolveError::Refused("user token too long".into()));
+        }
+        match self {
+            UserResolver::Table(table) => table.resolve(user_token).await,
+            UserResolver::IdentityProvider(idp) => idp.resolve(user_token).await,
+        }
+    }
+}
+
+/// The lower-case hex SHA-256 of a user token: the table's partition key.
+pub fn token_hash(user_token: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, user_token.as_bytes());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Opaque user tokens stored in DynamoDB (item format in the README).
+pub struct UserTokenTable {
+    client: Client,
+    table: String,
+}
+
+impl UserTokenTable {
+    /// A resolver over `table`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    async fn resolve(&self, user_token: &str) -> Result<SdkUser, ResolveError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("token_hash", AttributeValue::S(token_hash(user_token)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| ResolveError::Unavailable(DisplayErrorContext(e).to_string()))?;
+        let item = output
+            .item
+            .ok_or_else(|| ResolveError::Refused("unknown user token".into()))?;
+        user_from_item(&item, now_seconds())
+    }
+}
+
+fn now_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+/// Map a user-token item; expired (even before DynamoDB's TTL deletes it) or revoked is refused.
+fn user_from_item(
+    item: &HashMap<String, AttributeValue>,
+    now: u64,
+) -> Result<SdkUser, ResolveError> {
+    let refused = |why: &str| ResolveError::Refused(why.to_owned());
+    let expires_at = item
+        .get("expires_at")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse::<u64>().ok())
+        .ok_or_else(|| refused("item has no numeric expires_at"))?;
+    if expires_at <= now {
+        return Err(refused("user token expired"));
+    }
+    if item.get("revoked").and_then(|v| v.as_bool().ok()) == Some(&true) {
+        return Err(refused("user token revoked"));
+    }
+    let text = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_s().ok())
+            .filter(|s| !s.is_empty())
+    };
+    let name = text("name")
+        .ok_or_else(|| refused("item has no name"))?
+        .clone();
+    let email = text("email")
+        .ok_or_else(|| refused("item has no email"))?
+        .clone();
+    let mut attributes = Map::new();
+    for attribute in OPTIONAL_ATTRIBUTES {
+        if let Some(value) = item.get(attribute).and_then(attribute_json) {
+            attributes.insert(attribute.to_owned(), value);
+        }
+    }
+    Ok(SdkUser {
+        name,
+        email,
+        attributes,
+    })
+}
+
+/// The JSON form of a DynamoDB attribute, for the kinds the item format allows.
+fn attribute_json(value: &AttributeValue) -> Option<Value> {
+    match value {
+        AttributeValue::S(s) if !s.is_empty() => Some(Value::String(s.clone())),
+        AttributeValue::N(n) => n.parse::<i64>().ok().map(Value::from),
+        AttributeValue::Ss(set) => Some(Value::from(set.clone())),
+        AttributeValue::L(list) => {
+            let strings: Option<Vec<Value>> = list
+                .iter()
+                .map(|v| v.as_s().ok().map(|s| Value::String(s.clone())))
+                .collect();
+            strings.map(Value::Array)
+        }
+        _ => None,
+    }
+}
+
+/// Which claims of an identity-provider token hold the user's details.
+#[derive(Clone, Debug)]
+pub struct ClaimNames {
+    /// Claim with the display name (default `name`).
+    pub name: String,
+    /// Claim with the email address (default `email`).
+    pub email: String,
+    /// Claim copied to `external_id` (default `sub`).
+    pub external_id: String,
+}
+
+/// JWTs from the organisation's identity provider, verified against its JWKS.
+pub struct IdentityProviderTokens {
+    verifier: JwksVerifier,
+    claims: ClaimNames,
+}
+
+impl IdentityProviderTokens {
+    /// A resolver with `verifier` (issuer and audience already set) and claim names.
+    pub fn new(verifier: JwksVerifier, claims: ClaimNames) -> Self {
+        Self { verifier, claims }
+    }
+
+    async fn resolve(&self, user_token: &str) -> Result<SdkUser, ResolveError> {
+        let claims: Map<String, Value> =
+            self.verifier.verify(user_token).await.map_err(|error| {
+                if error.is_unavailable() {
+                    ResolveError::Unavailable(error.to_string())
+                } else {
+                    ResolveError::Refused(error.to_string())
+                }
+            })?;
+        let text = |name: &str| {
+            claims
+                .get(name)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let name = text(&self.claims.name)
+            .ok_or_else(|| ResolveError::Refused(format!("no {} claim", self.claims.name)))?;
+        let email = text(&self.claims.email)
+            .ok_or_else(|| ResolveError::Refused(format!("no {} claim", self.claims.email)))?;
+        let mut attributes = Map::new();
+        if let Some(external_id) = text(&self.claims.external_id) {
+            attributes.insert("external_id".into(), Value::String(external_id));
+        }
+        Ok(SdkUser {
+            name,
+            email,
+            attributes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(pairs: &[(&str, AttributeValue)]) -> HashMap<String, AttributeValue> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn the_hash_is_lower_case_hex_sha256() {
+        assert_eq!(
+            token_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn an_item_past_its_expiry_is_refused_before_ttl_deletes_it() {
+        let expired = item(&[
+            ("expires_at", AttributeValue::N("999".into())),
+            ("name", AttributeValue::S("Ann".into())),
+            ("email", AttributeValue::S("ann@example.com".into())),
+        ]);
+        assert!(matches!(
+            user_from_item(&expired, 1000),
+            Err(ResolveError::Refused(_))
+        ));
+        assert!(user_from_item(&expired, 998).is_ok());
+    }
+}

@@ -1,0 +1,22 @@
+//! Lambda entry point for `sidebar`: wiring only; the handler lives in the library.
+
+use lambda_http::{Error, run, service_fn};
+use sidebar::{PublicKeySource, Sidebar, SidebarConfig};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let config = SidebarConfig::from_env()?;
+    let secrets = match config.public_key {
+        PublicKeySource::SecretId(_) => {
+            let aws = aws_config::load_from_env().await;
+            Some(aws_sdk_secretsmanager::Client::new(&aws))
+        }
+        PublicKeySource::Pem(_) => None,
+    };
+    let sidebar = Sidebar::new(&config, secrets);
+    run(service_fn(|req| async {
+        Ok::<_, Error>(sidebar.handle(req).await)
+    }))
+    .await
+}

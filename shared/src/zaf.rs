@@ -1,0 +1,51 @@
+//! The Zendesk Apps Framework signed-URL token: RS256 with the app's public key (PEM), `aud` the
+//! app installation, `iss` the account's host.
+
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
+use serde::Deserialize;
+
+use crate::error::AuthError;
+use crate::token::checked_header;
+
+/// The claims of a ZAF signed-URL token that the start page may use.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ZafClaims {
+    /// Expiry, seconds since the epoch.
+    pub exp: u64,
+    /// The Zendesk user (agent) who opened the app, when Zendesk includes it.
+    #[serde(default)]
+    pub sub: Option<serde_json::Value>,
+    /// The account host, `{subdomain}.zendesk.com`.
+    pub iss: String,
+}
+
+/// Verifies the token Zendesk POSTs to an app's signed initial page.
+#[derive(Clone)]
+pub struct ZafVerifier {
+    validation: Validation,
+}
+
+impl ZafVerifier {
+    /// A verifier for the app installation `installation_id` in the account `subdomain`.
+    pub fn new(subdomain: &str, installation_id: u64, leeway: Duration) -> Self {
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.leeway = leeway.as_secs().min(60);
+        validation.set_required_spec_claims(&["exp", "aud", "iss"]);
+        validation.set_audience(&[Self::audience(subdomain, installation_id)]);
+        validation.set_issuer(&[format!("{subdomain}.zendesk.com")]);
+        Self { validation }
+    }
+
+    /// The `aud` Zendesk puts in tokens for this installation.
+    pub fn audience(subdomain: &str, installation_id: u64) -> String {
+        format!("https://{subdomain}.zendesk.com/api/v2/apps/installations/{installation_id}.json")
+    }
+
+    /// Verify `token` against the app's public key.
+    pub fn verify(&self, token: &str, key: &DecodingKey) -> Result<ZafClaims, AuthError> {
+        checked_header(token)?;
+        Ok(decode::<ZafClaims>(token, key, &self.validation)?.claims)
+    }
+}

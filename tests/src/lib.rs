@@ -1,0 +1,368 @@
+//! Helpers for the integration tests: the real local services (DynamoDB Local and moto's
+//! Secrets Manager, started by `scripts/test`), a real local JWKS HTTP server, test keys, and
+//! API Gateway (HTTP API, payload 2.0) events parsed through `lambda_http` as Lambda does.
+//!
+//! A test that needs a service and cannot reach it fails with a message saying how to run the
+//! tests; nothing is skipped.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use bytes::Bytes;
+use devserver::devkeys::DevKey;
+use http_body_util::Full;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+
+/// The subdomain every test account uses.
+pub const SUBDOMAIN: &str = "acme";
+/// The app installation id of the sidebar tests.
+pub const INSTALLATION_ID: u64 = 360_001;
+/// The help center origin allowed by CORS in the tests.
+pub const HELP_CENTER_ORIGIN: &str = "https://acme.zendesk.com";
+
+/// TEST KEYS ONLY: generated once per test run, never written anywhere.
+pub struct TestKeys {
+    /// The Zendesk app's key pair (sidebar) and the first help center key (`kid` "hc-1").
+    pub primary: DevKey,
+    /// The help center key after a rotation (`kid` "hc-2").
+    pub rotated: DevKey,
+    /// A key nobody trusts, with the primary key's `kid`.
+    pub rogue: DevKey,
+}
+
+/// The test keys, generated on first use.
+pub fn keys() -> &'static TestKeys {
+    static KEYS: OnceLock<TestKeys> = OnceLock::new();
+    KEYS.get_or_init(|| TestKeys {
+        primary: DevKey::generate("hc-1"),
+        rotated: DevKey::generate("hc-2"),
+        rogue: DevKey::generate("hc-1"),
+    })
+}
+
+fn service_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: the integration tests need DynamoDB Local and moto's server; \
+             run them with scripts/test, which starts both"
+        )
+    })
+}
+
+/// AWS configuration for the local services (endpoints from `AWS_ENDPOINT_URL_*`).
+pub async fn aws() -> aws_config::SdkConfig {
+    service_env("AWS_ENDPOINT_URL_DYNAMODB");
+    service_env("AWS_ENDPOINT_URL_SECRETS_MANAGER");
+    aws_config::from_env()
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "local", "local", None, None, "tests",
+        ))
+        .load()
+        .await
+}
+
+/// A DynamoDB client for DynamoDB Local.
+pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&aws().await)
+}
+
+/// A Secrets Manager client for moto's server.
+pub async fn secrets() -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::new(&aws().await)
+}
+
+/// A unique name for a table or secret.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Create a table with string partition key `pk` and optional numeric sort key `sk`; returns its
+/// name. Fails the test if DynamoDB Local cannot be reached.
+pub async fn create_table(client: &aws_sdk_dynamodb::Client, pk: &str, sk: Option<&str>) -> String {
+    let name = unique("table");
+    let mut request = client
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(pk)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(pk)
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        );
+    if let Some(sk) = sk {
+        request = request
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(sk)
+                    .attribute_type(ScalarAttributeType::N)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(sk)
+                    .key_type(KeyType::Range)
+                    .build()
+                    .unwrap(),
+            );
+    }
+    request.send().await.unwrap_or_else(|e| {
+        panic!(
+            "DynamoDB Local refused CreateTable: {}",
+            aws_sdk_dynamodb::error::DisplayErrorContext(e)
+        )
+    });
+    name
+}
+
+/// Create a secret with `value` in moto's Secrets Manager; returns its id.
+pub async fn create_secret(client: &aws_sdk_secretsmanager::Client, value: &str) -> String {
+    let name = unique("secret");
+    client
+        .create_secret()
+        .name(&name)
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "moto refused CreateSecret: {}",
+                aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+            )
+        });
+    name
+}
+
+/// Replace a secret's value.
+pub async fn put_secret(client: &aws_sdk_secretsmanager::Client, id: &str, value: &str) {
+    client
+        .put_secret_value()
+        .secret_id(id)
+        .secret_string(value)
+        .send()
+        .await
+        .expect("moto accepts PutSecretValue");
+}
+
+/// What the JWKS server does with a request.
+#[derive(Clone, Debug)]
+pub enum JwksMode {
+    /// Serve the current document.
+    Up,
+    /// Answer 503.
+    Down,
+    /// Wait this long before serving the document.
+    Slow(Duration),
+}
+
+struct JwksState {
+    document: String,
+    mode: JwksMode,
+}
+
+/// A real HTTP server on 127.0.0.1 serving a JWKS document and counting requests.
+#[derive(Clone)]
+pub struct JwksServer {
+    addr: SocketAddr,
+    state: Arc<Mutex<JwksState>>,
+    hits: Arc<AtomicUsize>,
+}
+
+impl JwksServer {
+    /// Start serving `document` at `/keys.json`.
+    pub async fn start(document: String) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = Arc::new(Mutex::new(JwksState {
+            document,
+            mode: JwksMode::Up,
+        }));
+        let hits = Arc::new(AtomicUsize::new(0));
+        let server = Self { addr, state, hits };
+        let accepting = server.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let this = accepting.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |_req| {
+                        let this = this.clone();
+                        async move { Ok::<_, std::convert::Infallible>(this.answer().await) }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        server
+    }
+
+    async fn answer(&self) -> hyper::Response<Full<Bytes>> {
+        self.hits.fetch_add(1, Ordering::SeqCst);
+        let (document, mode) = {
+            let state = self.state.lock().unwrap();
+            (state.document.clone(), state.mode.clone())
+        };
+        match mode {
+            JwksMode::Down => {
+                return hyper::Response::builder()
+                    .status(503)
+                    .body(Full::new(Bytes::from_static(b"down")))
+                    .unwrap();
+            }
+            JwksMode::Slow(delay) => tokio::time::sleep(delay).await,
+            JwksMode::Up => {}
+        }
+        hyper::Response::builder()
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(document)))
+            .unwrap()
+    }
+
+    /// The document's URL.
+    pub fn url(&self) -> String {
+        format!("http://{}/keys.json", self.addr)
+    }
+
+    /// How many requests the server has answered (or started answering).
+    pub fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+
+    /// Serve a new document from now on.
+    pub fn set_document(&self, document: String) {
+        self.state.lock().unwrap().document = document;
+    }
+
+    /// Change how requests are answered.
+    pub fn set_mode(&self, mode: JwksMode) {
+        self.state.lock().unwrap().mode = mode;
+    }
+}
+
+/// An API Gateway HTTP API (payload format 2.0) event, as JSON text.
+pub fn apigw_event(
+    method: &str,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> String {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let headers: HashMap<String, String> = headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), (*v).to_owned()))
+        .collect();
+    json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api",
+            "domainName": "api.example.com",
+            "domainPrefix": "api",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "192.0.2.1",
+                "userAgent": "tests"
+            },
+            "requestId": "id",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "21/Nov/2026:00:00:00 +0000",
+            "timeEpoch": 1_795_000_000_000u64
+        },
+        "body": body,
+        "isBase64Encoded": false
+    })
+    .to_string()
+}
+
+/// The event parsed by `lambda_http` exactly as the Lambda runtime parses it.
+pub fn request(
+    method: &str,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Request {
+    lambda_http::request::from_str(&apigw_event(method, path_and_query, headers, body))
+        .expect("lambda_http parses an HTTP API event")
+}
+
+/// The body of a response as text.
+pub fn text(response: &Response<Body>) -> String {
+    match response.body() {
+        Body::Empty => String::new(),
+        Body::Text(text) => text.clone(),
+        Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        _ => String::new(),
+    }
+}
+
+/// The body of a response as JSON.
+pub fn json_body(response: &Response<Body>) -> Value {
+    serde_json::from_str(&text(response))
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(response)))
+}
+
+/// A header of a response, as text.
+pub fn header<'a>(response: &'a Response<Body>, name: &str) -> Option<&'a str> {
+    response.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Sign `claims` with any algorithm and key (for forging tokens in attack tests).
+pub fn sign_with(
+    alg: jsonwebtoken::Algorithm,
+    key: &jsonwebtoken::EncodingKey,
+    kid: Option<&str>,
+    claims: &Value,
+) -> String {
+    let mut header = jsonwebtoken::Header::new(alg);
+    header.kid = kid.map(str::to_owned);
+    jsonwebtoken::encode(&header, claims, key).expect("signing")
+}
+
+/// A token with an arbitrary header and no signature check possible (`alg: none` and friends).
+pub fn raw_token(header: &Value, claims: &Value, signature: &str) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    format!(
+        "{}.{}.{}",
+        b64.encode(header.to_string()),
+        b64.encode(claims.to_string()),
+        signature
+    )
+}
+
+/// An HMAC key made of the public key's PEM text: the classic RS256-to-HS256 confusion.
+pub fn public_key_as_hmac_secret(key: &DevKey) -> jsonwebtoken::EncodingKey {
+    jsonwebtoken::EncodingKey::from_secret(key.public_pem().as_bytes())
+}

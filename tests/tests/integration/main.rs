@@ -1,0 +1,9 @@
+//! Integration tests: every handler driven by API Gateway events parsed through `lambda_http`,
+//! and over real HTTP through the local server, against DynamoDB Local, moto's Secrets Manager
+//! and a local JWKS server. Run with `scripts/test`.
+
+mod http;
+mod jwks;
+mod sdk_exchange;
+mod sidebar;
+mod todos;

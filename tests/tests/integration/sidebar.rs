@@ -1,0 +1,243 @@
+//! The sidebar: Zendesk's signed POST of the app's start page.
+
+use std::time::Duration;
+
+use integration_tests::*;
+use jsonwebtoken::Algorithm;
+use lambda_http::Request;
+use serde_json::{Value, json};
+use sidebar::{PublicKeySource, Sidebar, SidebarConfig};
+
+const PAGE: &str =
+    "/sidebar?origin=https%3A%2F%2Facme.zendesk.com&app_guid=0f1e2d3c-aaaa-bbbb-cccc-000000000001";
+
+fn config(public_key: PublicKeySource) -> SidebarConfig {
+    SidebarConfig {
+        subdomain: SUBDOMAIN.into(),
+        installation_id: INSTALLATION_ID,
+        public_key,
+        secret_ttl: Duration::from_secs(300),
+        leeway: Duration::from_secs(30),
+    }
+}
+
+/// GIVEN the app's public key stored in Secrets Manager.
+pub async fn sidebar_from_secrets_manager() -> Sidebar {
+    let secrets = secrets().await;
+    let id = create_secret(&secrets, keys().primary.public_pem()).await;
+    Sidebar::new(&config(PublicKeySource::SecretId(id)), Some(secrets))
+}
+
+fn post(page: &str, form: Option<&str>) -> Request {
+    request(
+        "POST",
+        page,
+        &[("content-type", "application/x-www-form-urlencoded")],
+        form,
+    )
+}
+
+fn valid_claims() -> Value {
+    devserver::devkeys::zaf_claims(SUBDOMAIN, INSTALLATION_ID, 300)
+}
+
+fn zaf_token(claims: &Value) -> String {
+    keys().primary.sign(claims)
+}
+
+async fn status_for(sidebar: &Sidebar, token: &str) -> u16 {
+    let response = sidebar
+        .handle(post(PAGE, Some(&format!("token={token}"))))
+        .await;
+    response.status().as_u16()
+}
+
+#[tokio::test]
+async fn a_valid_signed_post_gets_the_start_page() {
+    let sidebar = sidebar_from_secrets_manager().await;
+    let response = sidebar
+        .handle(post(
+            PAGE,
+            Some(&format!("token={}", zaf_token(&valid_claims()))),
+        ))
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        header(&response, "content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(header(&response, "cache-control"), Some("no-store"));
+    let page = text(&response);
+    assert!(
+        page.contains("https://static.zdassets.com/zendesk_app_framework_sdk/2.0/zaf_sdk.min.js")
+    );
+    assert!(
+        page.contains(r#"data-origin="https://acme.zendesk.com""#),
+        "{page}"
+    );
+    assert!(page.contains(r#"data-app-guid="0f1e2d3c-aaaa-bbbb-cccc-000000000001""#));
+    assert!(page.contains("ZAFClient.init("));
+}
+
+#[tokio::test]
+async fn values_written_into_the_page_are_escaped() {
+    let sidebar = sidebar_from_secrets_manager().await;
+    let page =
+        "/sidebar?origin=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E&app_guid=%3Cimg%20src%3Dx%3E";
+    let response = sidebar
+        .handle(post(
+            page,
+            Some(&format!("token={}", zaf_token(&valid_claims()))),
+        ))
+        .await;
+    assert_eq!(response.status(), 200);
+    let html = text(&response);
+    assert!(!html.contains("<script>alert(1)"), "{html}");
+    assert!(!html.contains("<img src=x>"), "{html}");
+    assert!(
+        html.contains("&#34;&#62;&#60;script&#62;") || html.contains("&quot;&gt;&lt;script&gt;"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn a_post_without_a_token_is_a_400_page() {
+    let sidebar = sidebar_from_secrets_manager().await;
+    for form in [None, Some(""), Some("token="), Some("other=1")] {
+        let response = sidebar.handle(post(PAGE, form)).await;
+        assert_eq!(response.status(), 400, "form {form:?}");
+        assert!(text(&response).contains("Missing token"), "form {form:?}");
+        assert_eq!(
+            header(&response, "content-type"),
+            Some("text/html; charset=utf-8")
+        );
+    }
+}
+
+#[tokio::test]
+async fn invalid_tokens_are_401_pages_and_never_the_start_page() {
+    let sidebar = sidebar_from_secrets_manager().await;
+    let keys = keys();
+    let mut expired = valid_claims();
+    expired["exp"] = json!(devserver::devkeys::now() - 120);
+    let other_installation = devserver::devkeys::zaf_claims(SUBDOMAIN, INSTALLATION_ID + 1, 300);
+    let mut wrong_iss = valid_claims();
+    wrong_iss["iss"] = json!("evil.zendesk.com");
+    let other_account = devserver::devkeys::zaf_claims("evil", INSTALLATION_ID, 300);
+    let mut no_exp = valid_claims();
+    no_exp.as_object_mut().unwrap().remove("exp");
+    let cases: Vec<(&str, String)> = vec![
+        ("expired", zaf_token(&expired)),
+        ("another installation's aud", zaf_token(&other_installation)),
+        ("wrong iss", zaf_token(&wrong_iss)),
+        ("another account", zaf_token(&other_account)),
+        ("no exp", zaf_token(&no_exp)),
+        (
+            "alg none",
+            raw_token(&json!({"alg": "none", "typ": "JWT"}), &valid_claims(), ""),
+        ),
+        (
+            "HS256 signed with the public key",
+            sign_with(
+                Algorithm::HS256,
+                &public_key_as_hmac_secret(&keys.primary),
+                None,
+                &valid_claims(),
+            ),
+        ),
+        (
+            "RS384 with the right key",
+            sign_with(
+                Algorithm::RS384,
+                keys.primary.encoding_key(),
+                None,
+                &valid_claims(),
+            ),
+        ),
+        (
+            "PS256 with the right key",
+            sign_with(
+                Algorithm::PS256,
+                keys.primary.encoding_key(),
+                None,
+                &valid_claims(),
+            ),
+        ),
+        ("rogue key", keys.rogue.sign(&valid_claims())),
+        ("garbage", "not.a.jwt".into()),
+        ("jku header", {
+            let mut header = jsonwebtoken::Header::new(Algorithm::RS256);
+            header.jku = Some("https://evil.example/keys.json".into());
+            jsonwebtoken::encode(&header, &valid_claims(), keys.primary.encoding_key()).unwrap()
+        }),
+    ];
+    for (case, token) in cases {
+        let response = sidebar
+            .handle(post(PAGE, Some(&format!("token={token}"))))
+            .await;
+        assert_eq!(response.status(), 401, "{case}");
+        let page = text(&response);
+        assert!(page.contains("Not signed in"), "{case}: {page}");
+        assert!(
+            !page.contains("ZAFClient"),
+            "{case} rendered the start page"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_token_just_past_exp_within_the_leeway_is_accepted() {
+    let sidebar = sidebar_from_secrets_manager().await;
+    let mut claims = valid_claims();
+    claims["exp"] = json!(devserver::devkeys::now() - 5);
+    assert_eq!(status_for(&sidebar, &zaf_token(&claims)).await, 200);
+}
+
+#[tokio::test]
+async fn a_repeated_token_field_or_a_json_body_is_a_400() {
+    let sidebar = sidebar_from_secrets_manager().await;
+    let token = zaf_token(&valid_claims());
+    let repeated = sidebar
+        .handle(post(PAGE, Some(&format!("token={token}&token={token}"))))
+        .await;
+    assert_eq!(repeated.status(), 400);
+    let json = sidebar
+        .handle(request(
+            "POST",
+            PAGE,
+            &[("content-type", "application/json")],
+            Some(&json!({"token": token}).to_string()),
+        ))
+        .await;
+    assert_eq!(json.status(), 400);
+}
+
+#[tokio::test]
+async fn a_page_address_without_origin_and_app_guid_is_a_400() {
+    let sidebar = sidebar_from_secrets_manager().await;
+    let response = sidebar
+        .handle(post(
+            "/sidebar",
+            Some(&format!("token={}", zaf_token(&valid_claims()))),
+        ))
+        .await;
+    assert_eq!(response.status(), 400);
+    assert!(text(&response).contains("origin and app_guid"));
+}
+
+#[tokio::test]
+async fn a_missing_secret_is_a_503_not_a_401() {
+    let secrets = secrets().await;
+    let sidebar = Sidebar::new(
+        &config(PublicKeySource::SecretId(unique("no-such-secret"))),
+        Some(secrets),
+    );
+    assert_eq!(status_for(&sidebar, &zaf_token(&valid_claims())).await, 503);
+}
+
+#[tokio::test]
+async fn a_get_is_refused() {
+    let sidebar = sidebar_from_secrets_manager().await;
+    let response = sidebar.handle(request("GET", PAGE, &[], None)).await;
+    assert_eq!(response.status(), 405);
+}

@@ -1,0 +1,676 @@
+//! The to-do API: authentication, per-user isolation, validation, the cap, concurrency, CORS.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use devserver::devkeys::{self, help_center_claims};
+use integration_tests::*;
+use jsonwebtoken::Algorithm;
+use lambda_http::{Body, Response};
+use serde_json::{Value, json};
+use todos::{Todos, TodosConfig};
+use tower::ServiceExt;
+use zendesk_jwt::JwksSettings;
+
+pub struct Fixture {
+    pub todos: Arc<Todos>,
+    pub jwks: JwksServer,
+    pub table: String,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+}
+
+pub async fn fixture_with(max_items: u32, cooldown: Duration) -> Fixture {
+    let dynamodb = dynamodb().await;
+    let table = create_table(&dynamodb, "owner", Some("id")).await;
+    let jwks = JwksServer::start(devkeys::jwks(&[&keys().primary])).await;
+    let config = TodosConfig {
+        subdomain: SUBDOMAIN.into(),
+        table: table.clone(),
+        jwks_url: jwks.url(),
+        allowed_origins: vec![HELP_CENTER_ORIGIN.into()],
+        max_items,
+        jwks: JwksSettings {
+            cooldown,
+            timeout: Duration::from_secs(2),
+            max_bytes: 64 * 1024,
+        },
+        leeway: Duration::from_secs(30),
+    };
+    Fixture {
+        todos: Arc::new(Todos::new(&config, dynamodb.clone())),
+        jwks,
+        table,
+        dynamodb,
+    }
+}
+
+pub async fn fixture() -> Fixture {
+    fixture_with(500, Duration::from_secs(30)).await
+}
+
+pub fn token_for(user_id: u64) -> String {
+    keys().primary.sign(&help_center_claims(user_id, 300))
+}
+
+impl Fixture {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Response<Body> {
+        let service = todos::service(self.todos.clone());
+        service
+            .oneshot(request(method, path, headers, body))
+            .await
+            .unwrap()
+    }
+
+    pub async fn as_user(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> Response<Body> {
+        let auth = format!("Bearer {token}");
+        let mut headers = vec![("authorization", auth.as_str())];
+        if body.is_some() {
+            headers.push(("content-type", "application/json"));
+        }
+        self.call(method, path, &headers, body).await
+    }
+
+    pub async fn add(&self, user_id: u64, value: &str) -> Response<Body> {
+        let body = json!({ "value": value }).to_string();
+        self.as_user(&token_for(user_id), "POST", "/todo_items", Some(&body))
+            .await
+    }
+
+    /// The items stored for `user_id`, read straight from the table (counter item excluded).
+    pub async fn stored(&self, user_id: u64) -> Vec<(u64, String)> {
+        let output = self
+            .dynamodb
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#o = :o")
+            .expression_attribute_names("#o", "owner")
+            .expression_attribute_values(":o", AttributeValue::S(format!("{SUBDOMAIN}#{user_id}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap();
+        output
+            .items()
+            .iter()
+            .filter_map(|item| {
+                let id: u64 = item["id"].as_n().unwrap().parse().unwrap();
+                (id != 0).then(|| (id, item["value"].as_s().unwrap().clone()))
+            })
+            .collect()
+    }
+}
+
+fn values(body: &Value) -> Vec<String> {
+    body["todo_items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no todo_items in {body}"))
+        .iter()
+        .map(|item| item["value"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn assert_invalid_authentication(response: &Response<Body>, case: &str) {
+    assert_eq!(response.status(), 401, "{case}");
+    assert_eq!(
+        json_body(response),
+        json!({"message": "Invalid authentication"}),
+        "{case}"
+    );
+    assert_eq!(
+        header(response, "www-authenticate"),
+        Some("Bearer error=\"invalid_token\""),
+        "{case}"
+    );
+}
+
+#[tokio::test]
+async fn a_new_user_has_an_empty_list() {
+    let f = fixture().await;
+    let response = f.as_user(&token_for(1), "GET", "/todo_items", None).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "content-type"), Some("application/json"));
+    assert_eq!(json_body(&response), json!({"todo_items": []}));
+}
+
+#[tokio::test]
+async fn added_items_come_back_in_order_of_creation_with_safe_integer_ids() {
+    let f = fixture().await;
+    for value in ["first", "second", "third"] {
+        let response = f.add(7, value).await;
+        assert_eq!(response.status(), 201);
+    }
+    let body = json_body(&f.as_user(&token_for(7), "GET", "/todo_items", None).await);
+    assert_eq!(values(&body), ["first", "second", "third"]);
+    for item in body["todo_items"].as_array().unwrap() {
+        let id = item["id"].as_u64().expect("ids are JSON numbers");
+        assert!(id > 0 && id < 1 << 53);
+    }
+    assert_eq!(
+        f.stored(7).await.len(),
+        3,
+        "the table holds the three items"
+    );
+}
+
+#[tokio::test]
+async fn a_post_answers_the_whole_list() {
+    let f = fixture().await;
+    f.add(8, "one").await;
+    let body = json_body(&f.add(8, "two").await);
+    assert_eq!(values(&body), ["one", "two"]);
+}
+
+#[tokio::test]
+async fn delete_removes_the_item_and_answers_the_rest() {
+    let f = fixture().await;
+    f.add(9, "keep").await;
+    let body = json_body(&f.add(9, "drop").await);
+    let drop_id = body["todo_items"][1]["id"].as_u64().unwrap();
+    let response = f
+        .as_user(
+            &token_for(9),
+            "DELETE",
+            &format!("/todo_items/{drop_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(values(&json_body(&response)), ["keep"]);
+    assert_eq!(f.stored(9).await.len(), 1);
+}
+
+#[tokio::test]
+async fn deleting_an_absent_item_is_harmless() {
+    let f = fixture().await;
+    f.add(10, "still here").await;
+    let response = f
+        .as_user(&token_for(10), "DELETE", "/todo_items/123456", None)
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(values(&json_body(&response)), ["still here"]);
+    // The counter was not decremented by the harmless delete: the user can still reach the cap.
+    let again = f
+        .as_user(&token_for(10), "DELETE", "/todo_items/123456", None)
+        .await;
+    assert_eq!(again.status(), 200);
+}
+
+#[tokio::test]
+async fn users_see_and_change_only_their_own_items() {
+    let f = fixture().await;
+    let a = json_body(&f.add(100, "A's secret").await);
+    let a_id = a["todo_items"][0]["id"].as_u64().unwrap();
+    f.add(200, "B's item").await;
+
+    let b_list = json_body(&f.as_user(&token_for(200), "GET", "/todo_items", None).await);
+    assert_eq!(values(&b_list), ["B's item"], "B does not see A's items");
+
+    let b_delete = f
+        .as_user(
+            &token_for(200),
+            "DELETE",
+            &format!("/todo_items/{a_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(b_delete.status(), 200);
+    assert_eq!(values(&json_body(&b_delete)), ["B's item"]);
+    assert_eq!(
+        f.stored(100).await,
+        vec![(a_id, "A's secret".to_owned())],
+        "A's item survived B's delete"
+    );
+}
+
+#[tokio::test]
+async fn a_numeric_string_user_id_is_the_same_user() {
+    let f = fixture().await;
+    f.add(300, "mine").await;
+    let token = keys()
+        .primary
+        .sign(&json!({"userId": "300", "exp": devkeys::now() + 300}));
+    let response = f.as_user(&token, "GET", "/todo_items", None).await;
+    assert_eq!(values(&json_body(&response)), ["mine"]);
+}
+
+#[tokio::test]
+async fn bad_bodies_get_clear_errors_and_write_nothing() {
+    let f = fixture().await;
+    let token = token_for(400);
+    let long = "x".repeat(1001);
+    let huge = json!({ "value": "y".repeat(17 * 1024) }).to_string();
+    let cases: Vec<(&str, Option<&str>, String, u16)> = vec![
+        (
+            "not JSON",
+            Some("application/json"),
+            "value=milk".into(),
+            400,
+        ),
+        ("empty body", Some("application/json"), String::new(), 400),
+        ("no value", Some("application/json"), "{}".into(), 400),
+        (
+            "value is a number",
+            Some("application/json"),
+            r#"{"value": 42}"#.into(),
+            400,
+        ),
+        (
+            "value is null",
+            Some("application/json"),
+            r#"{"value": null}"#.into(),
+            400,
+        ),
+        (
+            "value is an array",
+            Some("application/json"),
+            r#"{"value": ["a"]}"#.into(),
+            400,
+        ),
+        (
+            "blank value",
+            Some("application/json"),
+            r#"{"value": "   "}"#.into(),
+            400,
+        ),
+        (
+            "value over 1000 characters",
+            Some("application/json"),
+            json!({ "value": long }).to_string(),
+            400,
+        ),
+        (
+            "duplicated value",
+            Some("application/json"),
+            r#"{"value": "a", "value": "b"}"#.into(),
+            400,
+        ),
+        (
+            "a JSON array",
+            Some("application/json"),
+            r#"["a"]"#.into(),
+            400,
+        ),
+        ("body over 16 KiB", Some("application/json"), huge, 413),
+        (
+            "form content type",
+            Some("application/x-www-form-urlencoded"),
+            "value=milk".into(),
+            415,
+        ),
+    ];
+    for (case, content_type, body, status) in cases {
+        let auth = format!("Bearer {token}");
+        let mut headers = vec![("authorization", auth.as_str())];
+        if let Some(content_type) = content_type {
+            headers.push(("content-type", content_type));
+        }
+        let response = f.call("POST", "/todo_items", &headers, Some(&body)).await;
+        assert_eq!(response.status(), status, "{case}");
+        let message = json_body(&response)["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(!message.is_empty(), "{case}: no message");
+    }
+    assert!(f.stored(400).await.is_empty(), "nothing was written");
+}
+
+#[tokio::test]
+async fn bad_paths_and_methods_are_clear_errors() {
+    let f = fixture().await;
+    let token = token_for(450);
+    let not_an_id = f.as_user(&token, "DELETE", "/todo_items/abc", None).await;
+    assert_eq!(not_an_id.status(), 404);
+    let too_big = f
+        .as_user(&token, "DELETE", "/todo_items/9007199254740993", None)
+        .await;
+    assert_eq!(too_big.status(), 404);
+    let put = f.as_user(&token, "PUT", "/todo_items", None).await;
+    assert_eq!(put.status(), 405);
+    let elsewhere = f.as_user(&token, "GET", "/other", None).await;
+    assert_eq!(elsewhere.status(), 404);
+    assert!(json_body(&elsewhere)["message"].is_string());
+}
+
+#[tokio::test]
+async fn the_cap_is_enforced_and_a_delete_frees_a_slot() {
+    let f = fixture_with(3, Duration::from_secs(30)).await;
+    for i in 0..3 {
+        assert_eq!(f.add(500, &format!("item {i}")).await.status(), 201);
+    }
+    let refused = f.add(500, "one too many").await;
+    assert_eq!(refused.status(), 409);
+    assert!(
+        json_body(&refused)["message"]
+            .as_str()
+            .unwrap()
+            .contains("maximum")
+    );
+    assert_eq!(f.stored(500).await.len(), 3);
+
+    let first = f.stored(500).await[0].0;
+    f.as_user(
+        &token_for(500),
+        "DELETE",
+        &format!("/todo_items/{first}"),
+        None,
+    )
+    .await;
+    assert_eq!(f.add(500, "fits again").await.status(), 201);
+    assert_eq!(f.stored(500).await.len(), 3);
+}
+
+#[tokio::test]
+async fn fifty_concurrent_posts_give_exactly_fifty_items() {
+    let f = Arc::new(fixture().await);
+    let posts = (0..50).map(|i| {
+        let f = f.clone();
+        tokio::spawn(async move { f.add(600, &format!("item {i}")).await.status().as_u16() })
+    });
+    let statuses = futures::future::join_all(posts).await;
+    assert!(
+        statuses.iter().all(|s| *s.as_ref().unwrap() == 201),
+        "{statuses:?}"
+    );
+    let stored = f.stored(600).await;
+    assert_eq!(stored.len(), 50);
+    let mut values: Vec<_> = stored.into_iter().map(|(_, v)| v).collect();
+    values.sort();
+    values.dedup();
+    assert_eq!(values.len(), 50, "no item lost or duplicated");
+}
+
+#[tokio::test]
+async fn the_cap_holds_under_concurrent_posts() {
+    let f = Arc::new(fixture_with(10, Duration::from_secs(30)).await);
+    let posts = (0..30).map(|i| {
+        let f = f.clone();
+        tokio::spawn(async move { f.add(700, &format!("item {i}")).await.status().as_u16() })
+    });
+    let statuses: Vec<u16> = futures::future::join_all(posts)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        20,
+        "{statuses:?}"
+    );
+    assert_eq!(f.stored(700).await.len(), 10);
+}
+
+#[tokio::test]
+async fn every_bad_token_is_the_same_401() {
+    let f = fixture().await;
+    let keys = keys();
+    let claims = help_center_claims(800, 300);
+    let mut expired = claims.clone();
+    expired["exp"] = json!(devkeys::now() - 120);
+    let mut no_exp = claims.clone();
+    no_exp.as_object_mut().unwrap().remove("exp");
+    let cases: Vec<(&str, Option<String>)> = vec![
+        ("no Authorization header", None),
+        ("expired", Some(keys.primary.sign(&expired))),
+        ("no exp", Some(keys.primary.sign(&no_exp))),
+        (
+            "alg none",
+            Some(raw_token(
+                &json!({"alg": "none", "kid": "hc-1"}),
+                &claims,
+                "",
+            )),
+        ),
+        (
+            "HS256 signed with the public key",
+            Some(sign_with(
+                Algorithm::HS256,
+                &public_key_as_hmac_secret(&keys.primary),
+                Some("hc-1"),
+                &claims,
+            )),
+        ),
+        (
+            "RS384 with the right key",
+            Some(sign_with(
+                Algorithm::RS384,
+                keys.primary.encoding_key(),
+                Some("hc-1"),
+                &claims,
+            )),
+        ),
+        (
+            "PS256 with the right key",
+            Some(sign_with(
+                Algorithm::PS256,
+                keys.primary.encoding_key(),
+                Some("hc-1"),
+                &claims,
+            )),
+        ),
+        (
+            "rogue key with a trusted kid",
+            Some(keys.rogue.sign(&claims)),
+        ),
+        (
+            "no kid",
+            Some(sign_with(
+                Algorithm::RS256,
+                keys.primary.encoding_key(),
+                None,
+                &claims,
+            )),
+        ),
+        (
+            "userId not numeric",
+            Some(
+                keys.primary
+                    .sign(&json!({"userId": "abc", "exp": devkeys::now() + 300})),
+            ),
+        ),
+        (
+            "userId missing",
+            Some(keys.primary.sign(&json!({"exp": devkeys::now() + 300}))),
+        ),
+        ("garbage", Some("a.b.c".into())),
+    ];
+    for (case, token) in cases {
+        let response = match &token {
+            Some(token) => f.as_user(token, "GET", "/todo_items", None).await,
+            None => f.call("GET", "/todo_items", &[], None).await,
+        };
+        assert_invalid_authentication(&response, case);
+    }
+    let basic = f
+        .call(
+            "GET",
+            "/todo_items",
+            &[("authorization", "Basic dXNlcjpwYXNz")],
+            None,
+        )
+        .await;
+    assert_invalid_authentication(&basic, "Basic scheme");
+}
+
+#[tokio::test]
+async fn cors_allows_only_the_configured_origin_and_preflight_needs_no_token() {
+    let f = fixture().await;
+    let preflight = |origin: &'static str| {
+        [
+            ("origin", origin),
+            ("access-control-request-method", "POST"),
+            (
+                "access-control-request-headers",
+                "authorization,content-type",
+            ),
+        ]
+    };
+    let allowed = f
+        .call(
+            "OPTIONS",
+            "/todo_items",
+            &preflight(HELP_CENTER_ORIGIN),
+            None,
+        )
+        .await;
+    assert!(allowed.status().is_success());
+    assert_eq!(
+        header(&allowed, "access-control-allow-origin"),
+        Some(HELP_CENTER_ORIGIN)
+    );
+    let methods = header(&allowed, "access-control-allow-methods")
+        .unwrap()
+        .to_ascii_uppercase();
+    assert!(methods.contains("POST") && methods.contains("DELETE"));
+    let headers = header(&allowed, "access-control-allow-headers")
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(headers.contains("authorization"));
+
+    for origin in [
+        "https://evil.example",
+        "https://acme.zendesk.com.evil.example",
+        "null",
+        "http://acme.zendesk.com",
+    ] {
+        let refused = f
+            .call("OPTIONS", "/todo_items", &preflight(origin), None)
+            .await;
+        assert_eq!(
+            header(&refused, "access-control-allow-origin"),
+            None,
+            "{origin}"
+        );
+    }
+
+    let token = format!("Bearer {}", token_for(900));
+    let get = f
+        .call(
+            "GET",
+            "/todo_items",
+            &[("origin", HELP_CENTER_ORIGIN), ("authorization", &token)],
+            None,
+        )
+        .await;
+    assert_eq!(get.status(), 200);
+    assert_eq!(
+        header(&get, "access-control-allow-origin"),
+        Some(HELP_CENTER_ORIGIN)
+    );
+    assert!(
+        header(&get, "vary")
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+            .contains("origin")
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_kid_costs_one_refetch_then_401() {
+    let f = fixture().await;
+    assert_eq!(
+        f.as_user(&token_for(1000), "GET", "/todo_items", None)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(f.jwks.hits(), 1, "the JWKS is fetched lazily, once");
+
+    let unknown = sign_with(
+        Algorithm::RS256,
+        keys().rotated.encoding_key(),
+        Some("nobody"),
+        &help_center_claims(1000, 300),
+    );
+    assert_invalid_authentication(
+        &f.as_user(&unknown, "GET", "/todo_items", None).await,
+        "unknown kid",
+    );
+    assert_eq!(f.jwks.hits(), 2, "one refresh for the unknown kid");
+    assert_invalid_authentication(
+        &f.as_user(&unknown, "GET", "/todo_items", None).await,
+        "unknown kid again",
+    );
+    assert_eq!(f.jwks.hits(), 2, "no second refresh within the cool-down");
+    assert_eq!(
+        f.as_user(&token_for(1000), "GET", "/todo_items", None)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(f.jwks.hits(), 2, "known keys come from the cache");
+}
+
+#[tokio::test]
+async fn a_rotated_key_is_accepted_after_a_refresh() {
+    let f = fixture_with(500, Duration::ZERO).await;
+    assert_eq!(
+        f.as_user(&token_for(1100), "GET", "/todo_items", None)
+            .await
+            .status(),
+        200
+    );
+    f.jwks
+        .set_document(devkeys::jwks(&[&keys().primary, &keys().rotated]));
+    let rotated = keys().rotated.sign(&help_center_claims(1100, 300));
+    let response = f.as_user(&rotated, "GET", "/todo_items", None).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(f.jwks.hits(), 2);
+}
+
+#[tokio::test]
+async fn cached_keys_keep_working_when_the_jwks_goes_down() {
+    let f = fixture_with(500, Duration::ZERO).await;
+    assert_eq!(
+        f.as_user(&token_for(1200), "GET", "/todo_items", None)
+            .await
+            .status(),
+        200
+    );
+    f.jwks.set_mode(JwksMode::Down);
+    assert_eq!(
+        f.as_user(&token_for(1200), "GET", "/todo_items", None)
+            .await
+            .status(),
+        200
+    );
+    // An unknown kid now triggers a failing refresh; the known key still works afterwards.
+    let unknown = keys().rotated.sign(&help_center_claims(1200, 300));
+    let refused = f.as_user(&unknown, "GET", "/todo_items", None).await;
+    assert_eq!(refused.status(), 401);
+    assert_eq!(
+        f.as_user(&token_for(1200), "GET", "/todo_items", None)
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_cold_cache_with_the_jwks_down_is_a_503() {
+    let f = fixture().await;
+    f.jwks.set_mode(JwksMode::Down);
+    let response = f
+        .as_user(&token_for(1300), "GET", "/todo_items", None)
+        .await;
+    assert_eq!(response.status(), 503);
+    assert!(json_body(&response)["message"].is_string());
+}
