@@ -124,3 +124,42 @@ services_stop() {
   done
   SERVICE_PIDS=()
 }
+
+SAM_CLI_VERSION=1.170.0
+CFN_LINT_VERSION=1.58.0
+CARGO_LAMBDA_VERSION=1.9.2
+
+# A virtualenv under the tools folder with the given PyPI packages; prints its bin folder.
+python_tool_venv() {
+  local name=$1 marker=$2; shift 2
+  local venv="$ZENDESK_LAMBDA_TOOLS/$name"
+  if [ ! -x "$venv/bin/$marker" ]; then
+    need_command python3 "install Python 3.9+ ($* come from PyPI)"
+    say "installing $* (PyPI)"
+    python3 -m venv "$venv" || die "python3 -m venv failed (on Debian: apt-get install python3-venv)"
+    "$venv/bin/pip" install -q --disable-pip-version-check "$@" >/dev/null || die "pip install $* failed"
+  fi
+  printf '%s\n' "$venv/bin"
+}
+
+# Put cargo-lambda (with zig, for cross-compiling to arm64) on PATH.
+use_cargo_lambda() {
+  local bin
+  bin=$(python_tool_venv cargo-lambda-venv cargo-lambda "cargo-lambda==$CARGO_LAMBDA_VERSION")
+  export PATH="$bin:$PATH"
+}
+
+# Put the AWS SAM CLI and cfn-lint on PATH.
+use_sam() {
+  local bin
+  bin=$(python_tool_venv sam-venv sam "aws-sam-cli==$SAM_CLI_VERSION" "cfn-lint==$CFN_LINT_VERSION")
+  export PATH="$bin:$PATH" SAM_CLI_TELEMETRY=0
+}
+
+# The Rust target Lambda's arm64 functions are built for.
+ensure_arm64_target() {
+  if ! rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then
+    say "adding the aarch64-unknown-linux-gnu Rust target"
+    rustup target add aarch64-unknown-linux-gnu >/dev/null || die "rustup target add aarch64-unknown-linux-gnu failed"
+  fi
+}

@@ -5,7 +5,9 @@
 //! Requests are turned into the same `lambda_http::Request` the Lambda runtime builds, and the
 //! same handlers (the same CORS layer for the to-do API) answer them.
 
+pub mod dev;
 pub mod devkeys;
+pub mod fixtures;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -37,6 +39,8 @@ pub struct Functions {
     pub todos: Arc<Todos>,
     /// `POST /sdk/jwt`.
     pub sdk_exchange: Arc<SdkExchange>,
+    /// The development JWKS, served at `/dev/jwks.json` when set (local runs only).
+    pub dev_jwks: Option<Arc<String>>,
 }
 
 impl Functions {
@@ -53,6 +57,11 @@ impl Functions {
             }
         } else if path == "/sdk/jwt" {
             self.sdk_exchange.handle(req).await
+        } else if let (Some(jwks), "/dev/jwks.json") = (&self.dev_jwks, path) {
+            Response::builder()
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::Text(jwks.as_str().to_owned()))
+                .expect("static headers are valid")
         } else {
             plain(StatusCode::NOT_FOUND, "{\"message\":\"Not found\"}")
         }

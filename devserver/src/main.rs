@@ -1,25 +1,130 @@
-//! `devserver`: serves the three functions on `http://127.0.0.1:3000` (or `$PORT`) with the
-//! development configuration from the environment.
+//! `devserver`: the local development loop.
+//!
+//! ```text
+//! devserver serve                 serve the three functions on http://127.0.0.1:3000 ($PORT)
+//! devserver init                  create .dev/ keys and provision DynamoDB Local and moto
+//! devserver env                   print the development configuration as shell exports
+//! devserver mint sidebar          a ZAF token for the development app
+//! devserver mint todos [USER_ID]  a help center JWT (user 1 by default)
+//! devserver mint sdk              a newly registered SDK user token
+//! devserver fixtures [DIR]        regenerate events/ with fresh tokens
+//! devserver requests              print curl commands that work against the local server
+//! ```
+//! The development folder is `$DEV_DIR` (default `.dev`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use devserver::Functions;
+use devserver::dev::{self, DevEnvironment};
 use lambda_http::Error;
 use sdk_exchange::{ResolverConfig, SdkConfig, SdkExchange, SharedSecretSource};
 use sidebar::{PublicKeySource, Sidebar, SidebarConfig};
 use todos::{Todos, TodosConfig};
 
+const USAGE: &str = "usage: devserver [serve | init | env | mint sidebar|todos [USER_ID]|sdk | fixtures [DIR] | requests]";
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    if matches!(args.as_slice(), [] | ["serve"]) {
+        lambda_http::tracing::init_default_subscriber();
+        return serve().await;
+    }
+    let env = DevEnvironment::load_or_create(dev_dir())?;
+    match args.as_slice() {
+        ["init"] => {
+            let aws = aws_config::load_from_env().await;
+            env.provision(
+                &aws_sdk_dynamodb::Client::new(&aws),
+                &aws_sdk_secretsmanager::Client::new(&aws),
+            )
+            .await?;
+            eprintln!(
+                "development keys in {}; tables and secrets provisioned",
+                env.dir.display()
+            );
+        }
+        ["env"] => {
+            for (name, value) in env.variables(&format!("{}/dev/jwks.json", dev::LOCAL_ORIGIN)) {
+                println!("export {name}='{value}'");
+            }
+        }
+        ["mint", "sidebar"] => println!("{}", env.zaf_token(3600)),
+        ["mint", "todos"] => println!("{}", env.help_center_token(1, 3600)),
+        ["mint", "todos", user] => {
+            let user: u64 = user
+                .parse()
+                .map_err(|_| format!("{user:?} is not a user id"))?;
+            println!("{}", env.help_center_token(user, 3600));
+        }
+        ["mint", "sdk"] => {
+            let aws = aws_config::load_from_env().await;
+            println!(
+                "{}",
+                env.mint_user_token(&aws_sdk_dynamodb::Client::new(&aws))
+                    .await?
+            );
+        }
+        ["fixtures"] | ["fixtures", _] => {
+            let dir = args.get(1).copied().unwrap_or("events");
+            for fixture in devserver::fixtures::write_all(&env, dir.as_ref(), 3600)? {
+                println!(
+                    "{}.json {} {}",
+                    fixture.name, fixture.function, fixture.expected_status
+                );
+            }
+        }
+        ["requests"] => print_requests(&env),
+        _ => return Err(USAGE.into()),
+    }
+    Ok(())
+}
+
+fn dev_dir() -> String {
+    std::env::var("DEV_DIR").unwrap_or_else(|_| ".dev".into())
+}
+
+/// Ready-to-paste requests against the local server, with fresh tokens.
+fn print_requests(env: &DevEnvironment) {
+    let base = dev::LOCAL_ORIGIN;
+    let zaf = env.zaf_token(3600);
+    let help_center = env.help_center_token(1, 3600);
+    println!(
+        r#"# The sidebar start page, as Zendesk POSTs it (200 text/html):
+curl -i -X POST '{base}/sidebar?origin=https%3A%2F%2Fexample.zendesk.com&app_guid=00000000-0000-4000-8000-000000000001' \
+  --data-urlencode 'token={zaf}'
+
+# Help center user 1's to-do list, add an item, delete it:
+curl -i '{base}/todo_items' -H 'Authorization: Bearer {help_center}'
+curl -i -X POST '{base}/todo_items' -H 'Authorization: Bearer {help_center}' \
+  -H 'Content-Type: application/json' -d '{{"value": "Try the to-do API"}}'
+curl -i -X DELETE '{base}/todo_items/1' -H 'Authorization: Bearer {help_center}'
+
+# The SDK JWT exchange for the demo user:
+curl -i -X POST '{base}/sdk/jwt' --data-urlencode 'user_token={user_token}'
+"#,
+        user_token = env.demo_user_token,
+    );
+}
+
+async fn serve() -> Result<(), Error> {
     let sidebar_config = SidebarConfig::from_env()?;
     let todos_config = TodosConfig::from_env()?;
     let sdk_config = SdkConfig::from_env()?;
-    let port: u16 = zendesk_port()?;
+    let port: u16 = match std::env::var("PORT") {
+        Ok(port) => port
+            .parse()
+            .map_err(|_| format!("PORT: {port:?} is not a port number"))?,
+        Err(_) => 3000,
+    };
     let aws = aws_config::load_from_env().await;
     let secrets = aws_sdk_secretsmanager::Client::new(&aws);
     let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+    let dev_jwks = std::fs::read_to_string(std::path::Path::new(&dev_dir()).join("jwks.json"))
+        .ok()
+        .map(Arc::new);
     let functions = Functions {
         sidebar: Arc::new(Sidebar::new(
             &sidebar_config,
@@ -32,19 +137,11 @@ async fn main() -> Result<(), Error> {
             matches!(sdk_config.secret, SharedSecretSource::SecretId(_)).then(|| secrets.clone()),
             matches!(sdk_config.resolver, ResolverConfig::Table { .. }).then(|| dynamodb.clone()),
         )),
+        dev_jwks,
     };
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, "serving sidebar, todos and sdk-exchange");
     devserver::serve(listener, functions).await?;
     Ok(())
-}
-
-fn zendesk_port() -> Result<u16, Error> {
-    match std::env::var("PORT") {
-        Ok(port) => Ok(port
-            .parse()
-            .map_err(|_| format!("PORT: {port:?} is not a port number"))?),
-        Err(_) => Ok(3000),
-    }
 }

@@ -5,7 +5,6 @@
 //! A test that needs a service and cannot reach it fails with a message saying how to run the
 //! tests; nothing is skipped.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -20,7 +19,7 @@ use http_body_util::Full;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use lambda_http::{Body, Request, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// The subdomain every test account uses.
 pub const SUBDOMAIN: &str = "acme";
@@ -262,50 +261,6 @@ impl JwksServer {
     }
 }
 
-/// An API Gateway HTTP API (payload format 2.0) event, as JSON text.
-pub fn apigw_event(
-    method: &str,
-    path_and_query: &str,
-    headers: &[(&str, &str)],
-    body: Option<&str>,
-) -> String {
-    let (path, query) = path_and_query
-        .split_once('?')
-        .unwrap_or((path_and_query, ""));
-    let headers: HashMap<String, String> = headers
-        .iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), (*v).to_owned()))
-        .collect();
-    json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": headers,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "api",
-            "domainName": "api.example.com",
-            "domainPrefix": "api",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "192.0.2.1",
-                "userAgent": "tests"
-            },
-            "requestId": "id",
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "21/Nov/2026:00:00:00 +0000",
-            "timeEpoch": 1_795_000_000_000u64
-        },
-        "body": body,
-        "isBase64Encoded": false
-    })
-    .to_string()
-}
-
 /// The event parsed by `lambda_http` exactly as the Lambda runtime parses it.
 pub fn request(
     method: &str,
@@ -313,7 +268,8 @@ pub fn request(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Request {
-    lambda_http::request::from_str(&apigw_event(method, path_and_query, headers, body))
+    let event = devserver::fixtures::apigw_event(method, path_and_query, headers, body);
+    lambda_http::request::from_str(&event.to_string())
         .expect("lambda_http parses an HTTP API event")
 }
 

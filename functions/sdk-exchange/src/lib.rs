@@ -76,9 +76,15 @@ pub struct SdkConfig {
 impl SdkConfig {
     /// Read the configuration from the environment.
     pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&env::ProcessEnv)
+    }
+
+    /// Read the configuration from `vars`.
+    pub fn from_vars(vars: &dyn env::Vars) -> Result<Self, ConfigError> {
+        let env = env::Reader::new(vars);
         let secret = match (
-            env::optional("SDK_SHARED_SECRET_ID"),
-            env::optional("SDK_SHARED_SECRET"),
+            env.optional("SDK_SHARED_SECRET_ID"),
+            env.optional("SDK_SHARED_SECRET"),
         ) {
             (Some(id), _) => SharedSecretSource::SecretId(id),
             (None, Some(secret)) => SharedSecretSource::Inline(secret),
@@ -89,29 +95,27 @@ impl SdkConfig {
                 ));
             }
         };
-        let resolver = match env::optional("USER_TOKEN_RESOLVER").as_deref() {
+        let resolver = match env.optional("USER_TOKEN_RESOLVER").as_deref() {
             None | Some("table") => ResolverConfig::Table {
-                table: env::required("USER_TOKENS_TABLE")?,
+                table: env.required("USER_TOKENS_TABLE")?,
             },
-            Some("identity-provider") => {
-                let defaults = JwksSettings::default();
-                ResolverConfig::IdentityProvider {
-                    jwks_url: env::url("IDP_JWKS_URL", env::required("IDP_JWKS_URL")?)?,
-                    issuer: env::required("IDP_ISSUER")?,
-                    audience: env::required("IDP_AUDIENCE")?,
-                    claims: ClaimNames {
-                        name: env::optional("IDP_NAME_CLAIM").unwrap_or_else(|| "name".into()),
-                        email: env::optional("IDP_EMAIL_CLAIM").unwrap_or_else(|| "email".into()),
-                        external_id: env::optional("IDP_EXTERNAL_ID_CLAIM")
-                            .unwrap_or_else(|| "sub".into()),
-                    },
-                    jwks: JwksSettings {
-                        cooldown: env::seconds_or("JWKS_COOLDOWN_SECONDS", defaults.cooldown)?,
-                        timeout: env::millis_or("JWKS_TIMEOUT_MS", defaults.timeout)?,
-                        max_bytes: env::parsed_or("JWKS_MAX_BYTES", defaults.max_bytes)?,
-                    },
-                }
-            }
+            Some("identity-provider") => ResolverConfig::IdentityProvider {
+                jwks_url: env.url("IDP_JWKS_URL")?,
+                issuer: env.required("IDP_ISSUER")?,
+                audience: env.required("IDP_AUDIENCE")?,
+                claims: ClaimNames {
+                    name: env
+                        .optional("IDP_NAME_CLAIM")
+                        .unwrap_or_else(|| "name".into()),
+                    email: env
+                        .optional("IDP_EMAIL_CLAIM")
+                        .unwrap_or_else(|| "email".into()),
+                    external_id: env
+                        .optional("IDP_EXTERNAL_ID_CLAIM")
+                        .unwrap_or_else(|| "sub".into()),
+                },
+                jwks: env.jwks_settings()?,
+            },
             Some(other) => {
                 return Err(ConfigError::new(
                     "USER_TOKEN_RESOLVER",
@@ -119,13 +123,10 @@ impl SdkConfig {
                 ));
             }
         };
-        let leeway = env::seconds_or("JWT_LEEWAY_SECONDS", Duration::from_secs(30))?;
-        if leeway > Duration::from_secs(60) {
-            return Err(ConfigError::new("JWT_LEEWAY_SECONDS", "must be at most 60"));
-        }
+        let leeway = env.leeway()?;
         Ok(Self {
             secret,
-            secret_ttl: env::seconds_or("SECRET_TTL_SECONDS", Duration::from_secs(300))?,
+            secret_ttl: env.seconds_or("SECRET_TTL_SECONDS", Duration::from_secs(300))?,
             resolver,
             leeway,
         })

@@ -51,9 +51,15 @@ pub struct SidebarConfig {
 impl SidebarConfig {
     /// Read the configuration from the environment.
     pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&env::ProcessEnv)
+    }
+
+    /// Read the configuration from `vars`.
+    pub fn from_vars(vars: &dyn env::Vars) -> Result<Self, ConfigError> {
+        let env = env::Reader::new(vars);
         let public_key = match (
-            env::optional("ZAF_PUBLIC_KEY_SECRET_ID"),
-            env::optional("ZAF_PUBLIC_KEY_PEM"),
+            env.optional("ZAF_PUBLIC_KEY_SECRET_ID"),
+            env.optional("ZAF_PUBLIC_KEY_PEM"),
         ) {
             (Some(id), _) => PublicKeySource::SecretId(id),
             (None, Some(pem)) => PublicKeySource::Pem(pem),
@@ -64,17 +70,15 @@ impl SidebarConfig {
                 ));
             }
         };
-        let leeway = env::seconds_or("JWT_LEEWAY_SECONDS", Duration::from_secs(30))?;
-        if leeway > Duration::from_secs(60) {
-            return Err(ConfigError::new("JWT_LEEWAY_SECONDS", "must be at most 60"));
-        }
+        let leeway = env.leeway()?;
         Ok(Self {
-            subdomain: env::subdomain("ZENDESK_SUBDOMAIN")?,
-            installation_id: env::required("ZAF_APP_INSTALLATION_ID")?
+            subdomain: env.subdomain("ZENDESK_SUBDOMAIN")?,
+            installation_id: env
+                .required("ZAF_APP_INSTALLATION_ID")?
                 .parse()
                 .map_err(|_| ConfigError::new("ZAF_APP_INSTALLATION_ID", "must be a number"))?,
             public_key,
-            secret_ttl: env::seconds_or("SECRET_TTL_SECONDS", Duration::from_secs(300))?,
+            secret_ttl: env.seconds_or("SECRET_TTL_SECONDS", Duration::from_secs(300))?,
             leeway,
         })
     }

@@ -53,31 +53,29 @@ pub struct TodosConfig {
 impl TodosConfig {
     /// Read the configuration from the environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let subdomain = env::subdomain("ZENDESK_SUBDOMAIN")?;
-        let jwks_url = match env::optional("HELP_CENTER_JWKS_URL") {
+        Self::from_vars(&env::ProcessEnv)
+    }
+
+    /// Read the configuration from `vars`.
+    pub fn from_vars(vars: &dyn env::Vars) -> Result<Self, ConfigError> {
+        let env = env::Reader::new(vars);
+        let subdomain = env.subdomain("ZENDESK_SUBDOMAIN")?;
+        let jwks_url = match env.optional("HELP_CENTER_JWKS_URL") {
             Some(url) => env::url("HELP_CENTER_JWKS_URL", url)?,
             None => {
                 format!("https://{subdomain}.zendesk.com/api/v2/help_center/integration/keys.json")
             }
         };
-        let allowed_origins = parse_origins(&env::required("ALLOWED_ORIGINS")?)
+        let allowed_origins = parse_origins(&env.required("ALLOWED_ORIGINS")?)
             .map_err(|problem| ConfigError::new("ALLOWED_ORIGINS", problem))?;
-        let leeway = env::seconds_or("JWT_LEEWAY_SECONDS", Duration::from_secs(30))?;
-        if leeway > Duration::from_secs(60) {
-            return Err(ConfigError::new("JWT_LEEWAY_SECONDS", "must be at most 60"));
-        }
-        let defaults = JwksSettings::default();
+        let leeway = env.leeway()?;
         Ok(Self {
             subdomain,
-            table: env::required("TODOS_TABLE")?,
+            table: env.required("TODOS_TABLE")?,
             jwks_url,
             allowed_origins,
-            max_items: env::parsed_or("MAX_ITEMS_PER_USER", 500)?,
-            jwks: JwksSettings {
-                cooldown: env::seconds_or("JWKS_COOLDOWN_SECONDS", defaults.cooldown)?,
-                timeout: env::millis_or("JWKS_TIMEOUT_MS", defaults.timeout)?,
-                max_bytes: env::parsed_or("JWKS_MAX_BYTES", defaults.max_bytes)?,
-            },
+            max_items: env.parsed_or("MAX_ITEMS_PER_USER", 500)?,
+            jwks: env.jwks_settings()?,
             leeway,
         })
     }

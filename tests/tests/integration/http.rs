@@ -17,6 +17,7 @@ async fn serve() -> (String, super::todos::Fixture, super::sdk_exchange::Fixture
         sidebar: Arc::new(sidebar),
         todos: todos.todos.clone(),
         sdk_exchange: sdk.exchange.clone(),
+        dev_jwks: None,
     };
     let addr = devserver::spawn(SocketAddr::from(([127, 0, 0, 1], 0)), functions)
         .await

@@ -1,0 +1,273 @@
+//! Request fixtures for `sam local invoke -e` and `cargo lambda invoke --data-file`: one API
+//! Gateway HTTP API (payload 2.0) event per route and outcome, with fresh tokens signed by the
+//! development keys, and `env.json` for `sam local invoke --env-vars`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::dev::{self, DevEnvironment};
+
+/// One fixture: the event, the function it is for and the status it must get.
+pub struct Fixture {
+    /// File name without `.json`: `<function>-<case>`.
+    pub name: &'static str,
+    /// The package (= SAM `Binary`, = `cargo lambda invoke` function name).
+    pub function: &'static str,
+    /// The HTTP status the function answers with.
+    pub expected_status: u16,
+    /// The API Gateway event.
+    pub event: Value,
+}
+
+/// An API Gateway HTTP API (payload format 2.0) event, as Lambda receives it.
+pub fn apigw_event(
+    method: &str,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Value {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let headers: BTreeMap<String, String> = headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), (*v).to_owned()))
+        .collect();
+    let route_key = match (method, path) {
+        (_, p) if p.starts_with("/todo_items/") => format!("{method} /todo_items/{{id}}"),
+        _ => format!("{method} {path}"),
+    };
+    json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": "127.0.0.1",
+            "domainPrefix": "local",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "fixtures"
+            },
+            "requestId": "fixture",
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": "01/Jan/2026:00:00:00 +0000",
+            "timeEpoch": 1_767_225_600_000u64
+        },
+        "body": body,
+        "isBase64Encoded": false
+    })
+}
+
+const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
+const SIDEBAR_PAGE: &str = "/sidebar?origin=https%3A%2F%2Fexample.zendesk.com&app_guid=00000000-0000-4000-8000-000000000001";
+
+/// Every fixture, with tokens valid for `ttl_seconds`.
+pub fn generate(env: &DevEnvironment, ttl_seconds: i64) -> Vec<Fixture> {
+    let zaf = env.zaf_token(ttl_seconds);
+    let expired_zaf = env.zaf_token(-3600);
+    let forged_zaf = crate::devkeys::DevKey::generate("forged").sign(&crate::devkeys::zaf_claims(
+        dev::SUBDOMAIN,
+        dev::INSTALLATION_ID,
+        ttl_seconds,
+    ));
+    let bearer = format!("Bearer {}", env.help_center_token(1, ttl_seconds));
+    let expired_bearer = format!("Bearer {}", env.help_center_token(1, -3600));
+    let origin = ("origin", dev::LOCAL_ORIGIN);
+    let auth = ("authorization", bearer.as_str());
+    let json_type = ("content-type", "application/json");
+    let fixture = |name, function, expected_status, event| Fixture {
+        name,
+        function,
+        expected_status,
+        event,
+    };
+    vec![
+        fixture(
+            "sidebar-valid",
+            "sidebar",
+            200,
+            apigw_event("POST", SIDEBAR_PAGE, &[FORM], Some(&format!("token={zaf}"))),
+        ),
+        fixture(
+            "sidebar-invalid",
+            "sidebar",
+            401,
+            apigw_event(
+                "POST",
+                SIDEBAR_PAGE,
+                &[FORM],
+                Some(&format!("token={forged_zaf}")),
+            ),
+        ),
+        fixture(
+            "sidebar-expired",
+            "sidebar",
+            401,
+            apigw_event(
+                "POST",
+                SIDEBAR_PAGE,
+                &[FORM],
+                Some(&format!("token={expired_zaf}")),
+            ),
+        ),
+        fixture(
+            "sidebar-missing-token",
+            "sidebar",
+            400,
+            apigw_event("POST", SIDEBAR_PAGE, &[FORM], Some("")),
+        ),
+        fixture(
+            "todos-list",
+            "todos",
+            200,
+            apigw_event("GET", "/todo_items", &[auth, origin], None),
+        ),
+        fixture(
+            "todos-add",
+            "todos",
+            201,
+            apigw_event(
+                "POST",
+                "/todo_items",
+                &[auth, origin, json_type],
+                Some(r#"{"value":"Try the to-do API"}"#),
+            ),
+        ),
+        fixture(
+            "todos-add-blank",
+            "todos",
+            400,
+            apigw_event(
+                "POST",
+                "/todo_items",
+                &[auth, origin, json_type],
+                Some(r#"{"value":"  "}"#),
+            ),
+        ),
+        fixture(
+            "todos-delete",
+            "todos",
+            200,
+            apigw_event("DELETE", "/todo_items/1", &[auth, origin], None),
+        ),
+        fixture(
+            "todos-expired",
+            "todos",
+            401,
+            apigw_event(
+                "GET",
+                "/todo_items",
+                &[("authorization", expired_bearer.as_str()), origin],
+                None,
+            ),
+        ),
+        fixture(
+            "todos-missing-token",
+            "todos",
+            401,
+            apigw_event("GET", "/todo_items", &[origin], None),
+        ),
+        fixture(
+            "todos-preflight",
+            "todos",
+            200,
+            apigw_event(
+                "OPTIONS",
+                "/todo_items",
+                &[
+                    origin,
+                    ("access-control-request-method", "POST"),
+                    (
+                        "access-control-request-headers",
+                        "authorization,content-type",
+                    ),
+                ],
+                None,
+            ),
+        ),
+        fixture(
+            "sdk-exchange-valid",
+            "sdk-exchange",
+            200,
+            apigw_event(
+                "POST",
+                "/sdk/jwt",
+                &[FORM],
+                Some(&format!("user_token={}", env.demo_user_token)),
+            ),
+        ),
+        fixture(
+            "sdk-exchange-unknown",
+            "sdk-exchange",
+            401,
+            apigw_event("POST", "/sdk/jwt", &[FORM], Some("user_token=never-issued")),
+        ),
+        fixture(
+            "sdk-exchange-missing-token",
+            "sdk-exchange",
+            400,
+            apigw_event("POST", "/sdk/jwt", &[FORM], Some("")),
+        ),
+    ]
+}
+
+/// `env.json` for `sam local invoke --env-vars`: the development configuration per function
+/// (by the template's logical ids), reaching the local services from inside SAM's container.
+pub fn sam_env_json(env: &DevEnvironment) -> Value {
+    let host = "http://host.docker.internal";
+    let mut common = serde_json::Map::new();
+    for (name, value) in env.variables(&format!("{host}:3000/dev/jwks.json")) {
+        common.insert(name.into(), Value::String(value));
+    }
+    common.insert(
+        "AWS_ENDPOINT_URL_DYNAMODB".into(),
+        json!(format!("{host}:8000")),
+    );
+    common.insert(
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER".into(),
+        json!(format!("{host}:4566")),
+    );
+    common.insert("AWS_ACCESS_KEY_ID".into(), json!("local"));
+    common.insert("AWS_SECRET_ACCESS_KEY".into(), json!("local"));
+    common.insert("AWS_LAMBDA_LOG_LEVEL".into(), json!("DEBUG"));
+    let only = |names: &[&str]| -> Value {
+        let vars: serde_json::Map<String, Value> = common
+            .iter()
+            .filter(|(k, _)| names.contains(&k.as_str()) || k.starts_with("AWS_"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Value::Object(vars)
+    };
+    json!({
+        "SidebarFunction": only(&["ZENDESK_SUBDOMAIN", "ZAF_APP_INSTALLATION_ID", "ZAF_PUBLIC_KEY_SECRET_ID"]),
+        "TodosFunction": only(&["ZENDESK_SUBDOMAIN", "TODOS_TABLE", "ALLOWED_ORIGINS", "HELP_CENTER_JWKS_URL"]),
+        "SdkExchangeFunction": only(&["SDK_SHARED_SECRET_ID", "USER_TOKEN_RESOLVER", "USER_TOKENS_TABLE"]),
+    })
+}
+
+/// Write every fixture and `env.json` into `dir`; returns the fixtures written.
+pub fn write_all(
+    env: &DevEnvironment,
+    dir: &Path,
+    ttl_seconds: i64,
+) -> std::io::Result<Vec<Fixture>> {
+    std::fs::create_dir_all(dir)?;
+    let fixtures = generate(env, ttl_seconds);
+    for fixture in &fixtures {
+        let text = serde_json::to_string_pretty(&fixture.event).expect("events serialize");
+        std::fs::write(dir.join(format!("{}.json", fixture.name)), text + "\n")?;
+    }
+    let env_json = serde_json::to_string_pretty(&sam_env_json(env)).expect("env.json serializes");
+    std::fs::write(dir.join("env.json"), env_json + "\n")?;
+    Ok(fixtures)
+}

@@ -1,0 +1,114 @@
+//! The request fixtures in `events/`: every one parses through `lambda_http` as Lambda would
+//! parse it and gets its expected status from its handler, configured with the development
+//! configuration (which trusts exactly the development keys).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use devserver::dev::DevEnvironment;
+use devserver::fixtures;
+use integration_tests::*;
+use sdk_exchange::{SdkConfig, SdkExchange};
+use sidebar::{Sidebar, SidebarConfig};
+use todos::{Todos, TodosConfig};
+use tower::ServiceExt;
+
+fn events_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
+}
+
+#[tokio::test]
+async fn every_fixture_gets_its_expected_status_from_its_handler() {
+    // GIVEN a fresh development environment, provisioned in the local services.
+    let dir = std::env::temp_dir().join(unique("dev"));
+    let dev = DevEnvironment::load_or_create(&dir).unwrap();
+    let dynamodb = dynamodb().await;
+    let secrets = secrets().await;
+    dev.provision(&dynamodb, &secrets).await.unwrap();
+    let jwks = JwksServer::start(dev.jwks()).await;
+    let vars = dev.variables(&jwks.url());
+    let sidebar = Sidebar::new(
+        &SidebarConfig::from_vars(&vars).unwrap(),
+        Some(secrets.clone()),
+    );
+    let todos = Arc::new(Todos::new(
+        &TodosConfig::from_vars(&vars).unwrap(),
+        dynamodb.clone(),
+    ));
+    let sdk = SdkExchange::new(
+        &SdkConfig::from_vars(&vars).unwrap(),
+        Some(secrets),
+        Some(dynamodb),
+    );
+
+    // WHEN each fixture is written to disk, read back and parsed as Lambda parses it.
+    let written = fixtures::write_all(&dev, &dir.join("events"), 600).unwrap();
+    assert!(written.len() >= 12);
+    for fixture in written {
+        let text =
+            std::fs::read_to_string(dir.join("events").join(format!("{}.json", fixture.name)))
+                .unwrap();
+        let request = lambda_http::request::from_str(&text)
+            .unwrap_or_else(|e| panic!("{} does not parse: {e}", fixture.name));
+        let response = match fixture.function {
+            "sidebar" => sidebar.handle(request).await,
+            "todos" => todos::service(todos.clone())
+                .oneshot(request)
+                .await
+                .unwrap(),
+            "sdk-exchange" => sdk.handle(request).await,
+            other => panic!("unknown function {other}"),
+        };
+        // THEN it gets the status its name promises.
+        assert_eq!(
+            response.status().as_u16(),
+            fixture.expected_status,
+            "{}: {}",
+            fixture.name,
+            text_of(&response)
+        );
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+fn text_of(response: &lambda_http::Response<lambda_http::Body>) -> String {
+    text(response).chars().take(300).collect()
+}
+
+#[test]
+fn the_committed_events_folder_holds_exactly_the_generated_fixtures() {
+    let dev = DevEnvironment::load_or_create(std::env::temp_dir().join(unique("dev"))).unwrap();
+    let expected: BTreeSet<String> = fixtures::generate(&dev, 60)
+        .iter()
+        .map(|f| format!("{}.json", f.name))
+        .chain(["env.json".to_owned()])
+        .collect();
+    let present: BTreeSet<String> = std::fs::read_dir(events_dir())
+        .expect("events/ exists")
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".json"))
+        .collect();
+    assert_eq!(
+        present, expected,
+        "regenerate with `cargo run -p devserver -- fixtures`"
+    );
+    for name in present.iter().filter(|n| *n != "env.json") {
+        let text = std::fs::read_to_string(events_dir().join(name)).unwrap();
+        let request =
+            lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let function = name.split('-').next().unwrap();
+        let path = request.uri().path().to_owned();
+        match function {
+            "sidebar" => assert_eq!(path, "/sidebar", "{name}"),
+            "todos" => assert!(path.starts_with("/todo_items"), "{name}"),
+            "sdk" => assert_eq!(path, "/sdk/jwt", "{name}"),
+            other => panic!("{name}: unknown function prefix {other}"),
+        }
+    }
+    let env_json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(events_dir().join("env.json")).unwrap())
+            .unwrap();
+    for function in ["SidebarFunction", "TodosFunction", "SdkExchangeFunction"] {
+        assert!(env_json[function].is_object(), "env.json lacks {function}");
+    }
+}
