@@ -75,6 +75,13 @@ moto_server_bin() {
   printf '%s\n' "$venv/bin/moto_server"
 }
 
+# Fail with a clear message when $1 is taken (fixed ports of the local run).
+ensure_port_free() {
+  if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+    die "port $1 is already in use ($2); stop what uses it or set ${3} to another port"
+  fi
+}
+
 # Start DynamoDB Local on a free port. $1: a folder to keep data in, or empty for in-memory.
 # Exports AWS_ENDPOINT_URL_DYNAMODB and DYNAMODB_LOCAL_DIR.
 start_dynamodb() {
@@ -82,6 +89,7 @@ start_dynamodb() {
   ensure_java
   dir=$(dynamodb_local_dir)
   port=${DYNAMODB_PORT:-$(free_port)}
+  ensure_port_free "$port" "DynamoDB Local" DYNAMODB_PORT
   local storage=(-inMemory)
   if [ -n "$data_dir" ]; then mkdir -p "$data_dir"; storage=(-dbPath "$data_dir"); fi
   say "starting DynamoDB Local on 127.0.0.1:$port"
@@ -99,12 +107,21 @@ start_moto() {
   local bin port
   bin=$(moto_server_bin)
   port=${MOTO_PORT:-$(free_port)}
+  ensure_port_free "$port" "moto's Secrets Manager" MOTO_PORT
   say "starting moto's Secrets Manager on 127.0.0.1:$port"
   "$bin" -H 127.0.0.1 -p "$port" >"$ZENDESK_LAMBDA_TOOLS/moto.log" 2>&1 &
   SERVICE_PIDS+=($!)
   wait_for_port "$port" 30 || die "moto's server did not start (see $ZENDESK_LAMBDA_TOOLS/moto.log)"
   export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$port"
   export MOTO_SERVER_BIN="$bin"
+}
+
+# Build the devserver (debug) and set DEVSERVER to its path.
+build_devserver() {
+  need_command cargo "install Rust (https://rustup.rs)"
+  say "building the local server"
+  cargo build --locked -q -p devserver || die "cargo build -p devserver failed"
+  DEVSERVER="$CARGO_TARGET_DIR/debug/devserver"
 }
 
 # Dummy credentials and region: the local services accept any.
@@ -142,7 +159,8 @@ python_tool_venv() {
   printf '%s\n' "$venv/bin"
 }
 
-# Put cargo-lambda (with zig, for cross-compiling to arm64) on PATH.
+# Put cargo-lambda (with zig, for cross-compiling to arm64) on PATH. Call it after use_sam:
+# cargo-lambda finds zig through the first python3 on PATH, which must be its own venv's.
 use_cargo_lambda() {
   local bin
   bin=$(python_tool_venv cargo-lambda-venv cargo-lambda "cargo-lambda==$CARGO_LAMBDA_VERSION")

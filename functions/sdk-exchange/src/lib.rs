@@ -144,7 +144,7 @@ impl SdkTokenIssuer {
     pub fn from_secret(secret: &SecretString) -> Result<Self, String> {
         let secret = secret.expose_secret().trim();
         if secret.chars().count() <= 9 {
-            return Err("the SDK shared secret has 9 characters or fewer: that is the redacted copy Zendesk's admin UI shows, not the secret; store the full secret".into());
+            return Err("the SDK shared secret has 9 characters or fewer: it is unset, or it is the redacted copy Zendesk's admin UI shows; store the full secret".into());
         }
         Ok(Self {
             key: EncodingKey::from_secret(secret.as_bytes()),
