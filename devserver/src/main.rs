@@ -96,7 +96,8 @@ fn print_requests(env: &DevEnvironment) {
 curl -i -X POST '{base}/sidebar?origin=https%3A%2F%2Fexample.zendesk.com&app_guid=00000000-0000-4000-8000-000000000001' \
   --data-urlencode 'token={zaf}'
 
-# Help center user 1's to-do list, add an item, delete it:
+# Help center user 1's to-do list, add an item, delete an item by id (ids are in every answer;
+# deleting an id that is not there, like 1, is harmless and answers the list):
 curl -i '{base}/todo_items' -H 'Authorization: Bearer {help_center}'
 curl -i -X POST '{base}/todo_items' -H 'Authorization: Bearer {help_center}' \
   -H 'Content-Type: application/json' -d '{{"value": "Try the to-do API"}}'
