@@ -1,6 +1,7 @@
 //! Local development server: the three functions on one HTTP port with the HTTP API's paths
 //! (`POST /sidebar`, `/todo_items[/{id}]`, `POST /sdk/jwt`), plus development keys and token
-//! minting for trying them without a Zendesk account.
+//! minting for trying them without a Zendesk account, and a browser harness that stands in for
+//! Zendesk around the help center page and the sidebar app.
 //!
 //! Requests are turned into the same `lambda_http::Request` the Lambda runtime builds, and the
 //! same handlers (the same CORS layer for the to-do API) answer them.
@@ -8,6 +9,7 @@
 pub mod dev;
 pub mod devkeys;
 pub mod fixtures;
+pub mod harness;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -41,6 +43,8 @@ pub struct Functions {
     pub sdk_exchange: Arc<SdkExchange>,
     /// The development JWKS, served at `/dev/jwks.json` when set (local runs only).
     pub dev_jwks: Option<Arc<String>>,
+    /// The browser harness's pages (local runs with the development environment only).
+    pub harness: Option<Arc<harness::Harness>>,
 }
 
 impl Functions {
@@ -62,6 +66,8 @@ impl Functions {
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(Body::Text(jwks.as_str().to_owned()))
                 .expect("static headers are valid")
+        } else if let Some(response) = self.harness.as_ref().and_then(|h| h.answer(&req)) {
+            response
         } else {
             plain(StatusCode::NOT_FOUND, "{\"message\":\"Not found\"}")
         }

@@ -1,7 +1,8 @@
 //! `devserver`: the local development loop.
 //!
 //! ```text
-//! devserver serve                 serve the three functions on http://127.0.0.1:3000 ($PORT)
+//! devserver serve                 serve the three functions on http://127.0.0.1:3000 ($PORT),
+//!                                 and the browser harness at /harness when .dev/ exists
 //! devserver init                  create .dev/ keys and provision DynamoDB Local and moto
 //! devserver env                   print the development configuration as shell exports
 //! devserver mint sidebar          a ZAF token for the development app
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 use devserver::Functions;
 use devserver::dev::{self, DevEnvironment};
+use devserver::harness::Harness;
 use lambda_http::Error;
 use sdk_exchange::{ResolverConfig, SdkConfig, SdkExchange, SharedSecretSource};
 use sidebar::{PublicKeySource, Sidebar, SidebarConfig};
@@ -126,6 +128,13 @@ async fn serve() -> Result<(), Error> {
     let dev_jwks = std::fs::read_to_string(std::path::Path::new(&dev_dir()).join("jwks.json"))
         .ok()
         .map(Arc::new);
+    // The harness signs with the development keys, so it exists only where they do.
+    let harness = match &dev_jwks {
+        Some(_) => Some(Arc::new(Harness::new(DevEnvironment::load_or_create(
+            dev_dir(),
+        )?))),
+        None => None,
+    };
     let functions = Functions {
         sidebar: Arc::new(Sidebar::new(
             &sidebar_config,
@@ -139,10 +148,14 @@ async fn serve() -> Result<(), Error> {
             matches!(sdk_config.resolver, ResolverConfig::Table { .. }).then(|| dynamodb.clone()),
         )),
         dev_jwks,
+        harness,
     };
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, "serving sidebar, todos and sdk-exchange");
+    if functions.harness.is_some() {
+        tracing::info!("browser harness: http://{addr}/harness");
+    }
     devserver::serve(listener, functions).await?;
     Ok(())
 }

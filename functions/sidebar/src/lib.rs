@@ -115,6 +115,7 @@ struct StartPage<'a> {
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
+    status: u16,
     title: &'a str,
     detail: &'a str,
 }
@@ -231,7 +232,12 @@ fn start_page(origin: &str, app_guid: &str) -> Response<Body> {
 }
 
 fn error_page(status: StatusCode, title: &str, detail: &str) -> Response<Body> {
-    html(status, ErrorPage { title, detail }.render(), None)
+    let page = ErrorPage {
+        status: status.as_u16(),
+        title,
+        detail,
+    };
+    html(status, page.render(), None)
 }
 
 fn html(

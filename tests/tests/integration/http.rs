@@ -18,6 +18,7 @@ async fn serve() -> (String, super::todos::Fixture, super::sdk_exchange::Fixture
         todos: todos.todos.clone(),
         sdk_exchange: sdk.exchange.clone(),
         dev_jwks: None,
+        harness: None,
     };
     let addr = devserver::spawn(SocketAddr::from(([127, 0, 0, 1], 0)), functions)
         .await

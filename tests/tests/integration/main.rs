@@ -3,6 +3,7 @@
 //! and a local JWKS server. Run with `scripts/test`.
 
 mod fixtures;
+mod harness;
 mod http;
 mod jwks;
 mod sdk_exchange;

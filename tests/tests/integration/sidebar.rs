@@ -80,6 +80,65 @@ async fn a_valid_signed_post_gets_the_start_page() {
 }
 
 #[tokio::test]
+async fn the_start_page_scripts_run_under_the_response_nonce_only() {
+    let sidebar = sidebar_from_secrets_manager().await;
+    let response = sidebar
+        .handle(post(
+            PAGE,
+            Some(&format!("token={}", zaf_token(&valid_claims()))),
+        ))
+        .await;
+    let csp = header(&response, "content-security-policy")
+        .unwrap()
+        .to_owned();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap_or_else(|| panic!("no nonce in {csp}"));
+    assert_eq!(nonce.len(), 32, "{csp}");
+    assert!(
+        csp.contains("frame-ancestors https://*.zendesk.com"),
+        "{csp}"
+    );
+    let page = text(&response);
+    assert_eq!(page.matches("<script").count(), 2, "{page}");
+    assert_eq!(
+        page.matches(&format!(r#"nonce="{nonce}""#)).count(),
+        2,
+        "{page}"
+    );
+    assert!(header(&response, "set-cookie").is_none());
+    let again = sidebar
+        .handle(post(
+            PAGE,
+            Some(&format!("token={}", zaf_token(&valid_claims()))),
+        ))
+        .await;
+    assert!(
+        !text(&again).contains(nonce),
+        "a new nonce for every response"
+    );
+}
+
+#[tokio::test]
+async fn the_error_page_says_what_happened_and_runs_no_script() {
+    let sidebar = sidebar_from_secrets_manager().await;
+    let response = sidebar
+        .handle(post(PAGE, Some("token=forged.token.value")))
+        .await;
+    assert_eq!(response.status(), 401);
+    let csp = header(&response, "content-security-policy").unwrap();
+    assert!(csp.contains("script-src 'none'"), "{csp}");
+    let page = text(&response);
+    assert!(
+        page.contains("This app could not open (HTTP 401)."),
+        "{page}"
+    );
+    assert!(!page.contains("<script"), "{page}");
+}
+
+#[tokio::test]
 async fn values_written_into_the_page_are_escaped() {
     let sidebar = sidebar_from_secrets_manager().await;
     let page =
