@@ -27,6 +27,10 @@ pub const ZAF_SECRET_ID: &str = "zendesk-dev/zaf-public-key";
 pub const SDK_SECRET_ID: &str = "zendesk-dev/sdk-shared-secret";
 /// Where the local server listens.
 pub const LOCAL_ORIGIN: &str = "http://127.0.0.1:3000";
+/// The `iss` of development identity-provider tokens (`USER_TOKEN_RESOLVER=identity-provider`).
+pub const IDP_ISSUER: &str = "https://idp.example.dev/";
+/// The `aud` of development identity-provider tokens.
+pub const IDP_AUDIENCE: &str = "zendesk-sdk";
 
 /// The development keys and secrets, loaded from (or first created in) a folder.
 pub struct DevEnvironment {
@@ -118,6 +122,21 @@ impl DevEnvironment {
     pub fn help_center_token(&self, user_id: u64, ttl_seconds: i64) -> String {
         self.help_center
             .sign(&devkeys::help_center_claims(user_id, ttl_seconds))
+    }
+
+    /// An identity-provider token for the SDK exchange in `identity-provider` mode, signed with
+    /// the development help center key (so the development JWKS verifies it).
+    pub fn idp_token(&self, subject: &str, ttl_seconds: i64) -> String {
+        let now = devkeys::now();
+        self.help_center.sign(&serde_json::json!({
+            "iss": IDP_ISSUER,
+            "aud": IDP_AUDIENCE,
+            "sub": subject,
+            "name": "Demo User",
+            "email": "demo@example.com",
+            "iat": now,
+            "exp": now + ttl_seconds,
+        }))
     }
 
     /// The development configuration of all three functions, as environment variables. Secrets

@@ -8,6 +8,7 @@
 //! devserver mint sidebar          a ZAF token for the development app
 //! devserver mint todos [USER_ID]  a help center JWT (user 1 by default)
 //! devserver mint sdk              a newly registered SDK user token
+//! devserver mint idp              an identity-provider token (USER_TOKEN_RESOLVER=identity-provider)
 //! devserver fixtures [DIR]        regenerate events/ with fresh tokens
 //! devserver requests              print curl commands that work against the local server
 //! ```
@@ -24,7 +25,7 @@ use sdk_exchange::{ResolverConfig, SdkConfig, SdkExchange, SharedSecretSource};
 use sidebar::{PublicKeySource, Sidebar, SidebarConfig};
 use todos::{Todos, TodosConfig};
 
-const USAGE: &str = "usage: devserver [serve | init | env | mint sidebar|todos [USER_ID]|sdk | fixtures [DIR] | requests]";
+const USAGE: &str = "usage: devserver [serve | init | env | mint sidebar|todos [USER_ID]|sdk|idp | fixtures [DIR] | requests]";
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -61,6 +62,7 @@ async fn main() -> Result<(), Error> {
                 .map_err(|_| format!("{user:?} is not a user id"))?;
             println!("{}", env.help_center_token(user, 3600));
         }
+        ["mint", "idp"] => println!("{}", env.idp_token("demo-user-1", 3600)),
         ["mint", "sdk"] => {
             let aws = aws_config::load_from_env().await;
             println!(

@@ -1,0 +1,101 @@
+//! Verification and signing, each beside the raw operation of the same crypto backend
+//! (aws-lc-rs), so the overhead of our code shows as a ratio:
+//! `cargo bench -p benchmarks --bench verification`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lc_rs::{hmac, signature};
+use criterion::{Criterion, criterion_group, criterion_main};
+use devserver::devkeys::{self, DevKey};
+use integration_tests::JwksServer;
+use sdk_exchange::{SdkTokenIssuer, SdkUser};
+use serde_json::{Map, Value};
+use zendesk_jwt::{
+    HelpCenterVerifier, JwksCache, JwksSettings, JwksVerifier, TokenRules, ZafVerifier,
+};
+
+fn benches(c: &mut Criterion) {
+    let key = DevKey::generate("bench-1");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+
+    // Raw RSA-2048 PKCS#1 v1.5 SHA-256 verify of a JWT's signature, key parsed once.
+    let zaf_token = key.sign(&devkeys::zaf_claims("acme", 1, 3600));
+    let (signing_input, signature_b64) = zaf_token.rsplit_once('.').unwrap();
+    let signature_bytes = decode_b64url(signature_b64);
+    let public_der = pem_body(key.public_pem());
+    let raw_key =
+        signature::UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, public_der);
+    c.bench_function("raw RSA-2048 SHA-256 verify (aws-lc-rs)", |b| {
+        b.iter(|| {
+            raw_key
+                .verify(signing_input.as_bytes(), &signature_bytes)
+                .unwrap()
+        })
+    });
+
+    // ZAF token: the sidebar's verification, as the handler does it.
+    let verifier = ZafVerifier::new("acme", 1, Duration::from_secs(30));
+    let decoding = zendesk_jwt::DecodingKey::from_rsa_pem(key.public_pem().as_bytes()).unwrap();
+    c.bench_function("verify ZAF token (ZafVerifier)", |b| {
+        b.iter(|| verifier.verify(&zaf_token, &decoding).unwrap())
+    });
+
+    // Help center token with a warm JWKS cache (the JWKS is served over local HTTP once).
+    let jwks = rt.block_on(JwksServer::start(devkeys::jwks(&[&key])));
+    let cache = Arc::new(JwksCache::new(jwks.url(), JwksSettings::default()));
+    let rules = TokenRules {
+        issuer: None,
+        audience: None,
+        leeway: Duration::from_secs(30),
+    };
+    let help_center = HelpCenterVerifier::new(JwksVerifier::new(cache, &rules));
+    let hc_token = key.sign(&devkeys::help_center_claims(42, 3600));
+    rt.block_on(help_center.verify(&hc_token)).unwrap();
+    c.bench_function(
+        "verify help center token, warm JWKS (HelpCenterVerifier)",
+        |b| {
+            b.to_async(&rt)
+                .iter(|| async { help_center.verify(&hc_token).await.unwrap() })
+        },
+    );
+    assert_eq!(jwks.hits(), 1, "the benchmark ran on the warm cache");
+
+    // Raw HMAC-SHA256 over an SDK JWT's signing input, key prepared once.
+    let secret = "bench-only-shared-secret-0123456789abcdef";
+    let issuer = SdkTokenIssuer::from_secret(&secret.to_owned().into()).unwrap();
+    let mut attributes = Map::new();
+    attributes.insert("external_id".into(), Value::from("crm-42"));
+    let user = SdkUser {
+        name: "Ann Example".into(),
+        email: "ann@example.com".into(),
+        attributes,
+    };
+    let sdk_jwt = issuer.sign(&user).unwrap();
+    let (sdk_input, _) = sdk_jwt.rsplit_once('.').unwrap();
+    let hmac_key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
+    c.bench_function("raw HMAC-SHA256 (aws-lc-rs)", |b| {
+        b.iter(|| hmac::sign(&hmac_key, sdk_input.as_bytes()))
+    });
+    c.bench_function("sign SDK JWT (SdkTokenIssuer)", |b| {
+        b.iter(|| issuer.sign(&user).unwrap())
+    });
+}
+
+fn decode_b64url(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .unwrap()
+}
+
+fn pem_body(pem_text: &str) -> Vec<u8> {
+    pem::parse(pem_text).unwrap().into_contents()
+}
+
+criterion_group! {
+    name = verification;
+    config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
+    targets = benches
+}
+criterion_main!(verification);
