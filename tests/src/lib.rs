@@ -57,11 +57,12 @@ fn service_env(name: &str) -> String {
     })
 }
 
-/// AWS configuration for the local services (endpoints from `AWS_ENDPOINT_URL_*`).
+/// AWS configuration for the local services (endpoints from `AWS_ENDPOINT_URL_*`), with the
+/// functions' own timeouts and retries.
 pub async fn aws() -> aws_config::SdkConfig {
     service_env("AWS_ENDPOINT_URL_DYNAMODB");
     service_env("AWS_ENDPOINT_URL_SECRETS_MANAGER");
-    aws_config::from_env()
+    zendesk_jwt::aws::loader()
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "local", "local", None, None, "tests",
