@@ -172,6 +172,8 @@ pub enum JwksMode {
     Down,
     /// Wait this long before serving the document.
     Slow(Duration),
+    /// Accept the connection and close it at once, without an answer.
+    Close,
 }
 
 struct JwksState {
@@ -205,6 +207,11 @@ impl JwksServer {
                     return;
                 };
                 let this = accepting.clone();
+                if matches!(this.state.lock().unwrap().mode, JwksMode::Close) {
+                    this.hits.fetch_add(1, Ordering::SeqCst);
+                    drop(stream);
+                    continue;
+                }
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |_req| {
                         let this = this.clone();
@@ -233,7 +240,7 @@ impl JwksServer {
                     .unwrap();
             }
             JwksMode::Slow(delay) => tokio::time::sleep(delay).await,
-            JwksMode::Up => {}
+            JwksMode::Up | JwksMode::Close => {}
         }
         hyper::Response::builder()
             .header("content-type", "application/json")
@@ -270,6 +277,22 @@ pub fn request(
     body: Option<&str>,
 ) -> Request {
     let event = devserver::fixtures::apigw_event(method, path_and_query, headers, body);
+    lambda_http::request::from_str(&event.to_string())
+        .expect("lambda_http parses an HTTP API event")
+}
+
+/// The event with its body base64-encoded (`isBase64Encoded: true`), as API Gateway sends
+/// bodies it does not treat as text, parsed by `lambda_http` as the Lambda runtime parses it.
+pub fn request_base64(
+    method: &str,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Request {
+    use base64::Engine;
+    let mut event = devserver::fixtures::apigw_event(method, path_and_query, headers, None);
+    event["body"] = Value::String(base64::engine::general_purpose::STANDARD.encode(body));
+    event["isBase64Encoded"] = Value::Bool(true);
     lambda_http::request::from_str(&event.to_string())
         .expect("lambda_http parses an HTTP API event")
 }
@@ -317,6 +340,85 @@ pub fn raw_token(header: &Value, claims: &Value, signature: &str) -> String {
         b64.encode(claims.to_string()),
         signature
     )
+}
+
+/// A token with any header (as JSON, so that fields may have any type) and a real signature made
+/// with `key` and `alg`: the header is what is under test, not the signature.
+pub fn sign_raw(
+    header: &Value,
+    claims: &Value,
+    alg: jsonwebtoken::Algorithm,
+    key: &jsonwebtoken::EncodingKey,
+) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let message = format!(
+        "{}.{}",
+        b64.encode(header.to_string()),
+        b64.encode(claims.to_string())
+    );
+    let signature = jsonwebtoken::crypto::sign(message.as_bytes(), key, alg).expect("signing");
+    format!("{message}.{signature}")
+}
+
+/// A fresh elliptic-curve or Ed25519 signing key nobody trusts, for `alg` ES256, ES384 or EdDSA.
+pub fn rogue_curve_key(alg: jsonwebtoken::Algorithm) -> jsonwebtoken::EncodingKey {
+    use aws_lc_rs::signature::{
+        ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair,
+        Ed25519KeyPair,
+    };
+    use jsonwebtoken::{Algorithm, EncodingKey};
+    let ec = |curve| {
+        let pkcs8 = EcdsaKeyPair::generate(curve).unwrap().to_pkcs8v1().unwrap();
+        EncodingKey::from_ec_der(pkcs8.as_ref())
+    };
+    match alg {
+        Algorithm::ES256 => ec(&ECDSA_P256_SHA256_FIXED_SIGNING),
+        Algorithm::ES384 => ec(&ECDSA_P384_SHA384_FIXED_SIGNING),
+        Algorithm::EdDSA => EncodingKey::from_ed_der(
+            Ed25519KeyPair::generate()
+                .unwrap()
+                .to_pkcs8()
+                .unwrap()
+                .as_ref(),
+        ),
+        other => panic!("{other:?} is not a curve algorithm"),
+    }
+}
+
+/// Every form an attacker might feed the public key to HMAC as its secret: the PEM text, the
+/// PEM on one line, its base64 body, the DER, the JWK as JSON, and the bare modulus.
+pub fn public_key_forms(key: &DevKey) -> Vec<(&'static str, Vec<u8>)> {
+    use base64::Engine;
+    let pem = key.public_pem().to_owned();
+    let body: String = pem
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(&body)
+        .expect("the PEM body is base64");
+    let jwk = serde_json::to_string(&key.jwk()).unwrap();
+    let modulus = match &key.jwk().algorithm {
+        jsonwebtoken::jwk::AlgorithmParameters::RSA(rsa) => {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(&rsa.n)
+                .unwrap()
+        }
+        _ => unreachable!("an RSA key"),
+    };
+    vec![
+        ("PEM", pem.clone().into_bytes()),
+        (
+            "PEM without its final newline",
+            pem.trim_end().as_bytes().to_vec(),
+        ),
+        ("PEM without newlines", pem.replace('\n', "").into_bytes()),
+        ("PEM body", body.into_bytes()),
+        ("DER", der),
+        ("JWK JSON", jwk.into_bytes()),
+        ("modulus", modulus),
+    ]
 }
 
 /// An HMAC key made of the public key's PEM text: the classic RS256-to-HS256 confusion.

@@ -2,6 +2,7 @@
 //! and over real HTTP through the local server, against DynamoDB Local, moto's Secrets Manager
 //! and a local JWKS server. Run with `scripts/test`.
 
+mod attacks;
 mod fixtures;
 mod http;
 mod jwks;
