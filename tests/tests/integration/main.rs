@@ -4,6 +4,7 @@
 
 mod attacks;
 mod fixtures;
+mod hostile_requests;
 mod http;
 mod jwks;
 mod sdk_exchange;
