@@ -7,6 +7,7 @@ mod fixtures;
 mod hostile_requests;
 mod http;
 mod jwks;
+mod properties;
 mod sdk_exchange;
 mod sidebar;
 mod todos;
