@@ -3,6 +3,7 @@
 //! and a local JWKS server. Run with `scripts/test`.
 
 mod attacks;
+mod faults;
 mod fixtures;
 mod hostile_requests;
 mod http;
