@@ -564,10 +564,10 @@ impl LocalProcess {
 
 impl Drop for LocalProcess {
     fn drop(&mut self) {
-        if self.child.is_some() {
+        if let Some(child) = &self.child {
             // A paused process must be resumed to die cleanly; ignore errors.
             let _ = std::process::Command::new("kill")
-                .args(["-CONT", &self.child.as_ref().unwrap().id().to_string()])
+                .args(["-CONT", &child.id().to_string()])
                 .status();
         }
         self.kill();
