@@ -266,6 +266,14 @@ async fn soak(duration: Duration) -> Report {
         sequence: AtomicU64::new(0),
     });
 
+    // Whatever the pace of the machine, the run includes every refusal and a user at the cap.
+    for refusal in &load.refusals {
+        load.refuse(refusal).await;
+    }
+    for _ in 0..=CAP {
+        load.add(1).await;
+    }
+
     // WHEN 32 clients drive a mixed load for the whole duration, while the server's memory is
     // sampled,
     let pid = server.child.id();

@@ -404,7 +404,7 @@ async fn cached_keys_keep_working_while_the_jwks_is_slow_failing_or_closing_conn
             "{mode:?}"
         );
         assert!(
-            started.elapsed() < Duration::from_secs(1),
+            started.elapsed() < Duration::from_secs(2),
             "{mode:?}: {:?}",
             started.elapsed()
         );
@@ -414,7 +414,7 @@ async fn cached_keys_keep_working_while_the_jwks_is_slow_failing_or_closing_conn
         let refused = f.as_user(&unknown, "GET", "/todo_items", None).await;
         assert_eq!(refused.status(), 401, "{mode:?}");
         assert!(
-            started.elapsed() < Duration::from_secs(3),
+            started.elapsed() < Duration::from_secs(4),
             "{mode:?}: {:?}",
             started.elapsed()
         );
@@ -457,7 +457,7 @@ async fn a_cold_cache_fails_fast_whatever_the_jwks_does() {
             );
         }
         assert!(
-            started.elapsed() < Duration::from_secs(1),
+            started.elapsed() < Duration::from_secs(2),
             "{mode:?}: {:?}",
             started.elapsed()
         );
