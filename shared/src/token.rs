@@ -162,3 +162,48 @@ impl JwksVerifier {
         decode_checked(token, &key, &self.validation)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn now() -> f64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+    }
+
+    fn check(claims: Value) -> Result<(), AuthError> {
+        check_unvalidated_claims(claims.as_object().unwrap(), 30)
+    }
+
+    #[test]
+    fn an_iat_within_the_leeway_is_accepted_and_one_beyond_it_refused() {
+        assert!(check(json!({"iat": now() as u64 + 25})).is_ok());
+        assert!(
+            check(json!({"iat": now() + 25.5})).is_ok(),
+            "NumericDate may be fractional"
+        );
+        assert!(check(json!({"iat": now() as u64 + 40})).is_err());
+        assert!(check(json!({})).is_ok(), "iat is optional");
+    }
+
+    #[test]
+    fn registered_claims_of_the_wrong_shape_are_refused() {
+        for bad in [
+            json!({"iat": "1700000000"}),
+            json!({"iat": -1}),
+            json!({"iat": null}),
+            json!({"iss": ["acme.zendesk.com"]}),
+            json!({"iss": 1}),
+            json!({"aud": 1}),
+            json!({"aud": ["a", 1]}),
+            json!({"aud": {"aud": "a"}}),
+        ] {
+            assert!(check(bad.clone()).is_err(), "{bad} was accepted");
+        }
+        assert!(check(json!({"iss": "i", "aud": ["a", "b"]})).is_ok());
+    }
+}
