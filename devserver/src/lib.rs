@@ -22,11 +22,12 @@ use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use lambda_http::http::{Response, StatusCode, header};
 use lambda_http::{Body, Request};
-use sdk_exchange::SdkExchange;
-use sidebar::Sidebar;
-use todos::Todos;
+use sdk_exchange::{ResolverConfig, SdkConfig, SdkExchange, SharedSecretSource};
+use sidebar::{PublicKeySource, Sidebar, SidebarConfig};
+use todos::{Todos, TodosConfig};
 use tokio::net::TcpListener;
 use tower::ServiceExt;
+use zendesk_jwt::env::ConfigError;
 
 /// Largest request body the local server reads (API Gateway's own limit is far higher; the
 /// functions refuse anything over 16 KiB themselves).
@@ -48,6 +49,34 @@ pub struct Functions {
 }
 
 impl Functions {
+    /// The three functions configured from the environment exactly as their Lambda `main`s
+    /// configure them, with AWS clients built once from [`zendesk_jwt::aws::load`].
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let sidebar_config = SidebarConfig::from_env()?;
+        let todos_config = TodosConfig::from_env()?;
+        let sdk_config = SdkConfig::from_env()?;
+        let aws = zendesk_jwt::aws::load().await;
+        let secrets = aws_sdk_secretsmanager::Client::new(&aws);
+        let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+        Ok(Self {
+            sidebar: Arc::new(Sidebar::new(
+                &sidebar_config,
+                matches!(sidebar_config.public_key, PublicKeySource::SecretId(_))
+                    .then(|| secrets.clone()),
+            )),
+            todos: Arc::new(Todos::new(&todos_config, dynamodb.clone())),
+            sdk_exchange: Arc::new(SdkExchange::new(
+                &sdk_config,
+                matches!(sdk_config.secret, SharedSecretSource::SecretId(_))
+                    .then(|| secrets.clone()),
+                matches!(sdk_config.resolver, ResolverConfig::Table { .. })
+                    .then(|| dynamodb.clone()),
+            )),
+            dev_jwks: None,
+            harness: None,
+        })
+    }
+
     /// Route one request to its function, as the HTTP API's routes do.
     pub async fn dispatch(&self, req: Request) -> Response<Body> {
         let path = req.uri().path().trim_end_matches('/');

@@ -21,9 +21,6 @@ use devserver::Functions;
 use devserver::dev::{self, DevEnvironment};
 use devserver::harness::Harness;
 use lambda_http::Error;
-use sdk_exchange::{ResolverConfig, SdkConfig, SdkExchange, SharedSecretSource};
-use sidebar::{PublicKeySource, Sidebar, SidebarConfig};
-use todos::{Todos, TodosConfig};
 
 const USAGE: &str = "usage: devserver [serve | init | env | mint sidebar|todos [USER_ID]|sdk|idp | fixtures [DIR] | requests]";
 
@@ -38,7 +35,7 @@ async fn main() -> Result<(), Error> {
     let env = DevEnvironment::load_or_create(dev_dir())?;
     match args.as_slice() {
         ["init"] => {
-            let aws = aws_config::load_from_env().await;
+            let aws = zendesk_jwt::aws::load().await;
             env.provision(
                 &aws_sdk_dynamodb::Client::new(&aws),
                 &aws_sdk_secretsmanager::Client::new(&aws),
@@ -64,7 +61,7 @@ async fn main() -> Result<(), Error> {
         }
         ["mint", "idp"] => println!("{}", env.idp_token("demo-user-1", 3600)),
         ["mint", "sdk"] => {
-            let aws = aws_config::load_from_env().await;
+            let aws = zendesk_jwt::aws::load().await;
             println!(
                 "{}",
                 env.mint_user_token(&aws_sdk_dynamodb::Client::new(&aws))
@@ -115,43 +112,23 @@ curl -i -X POST '{base}/sdk/jwt' --data-urlencode 'user_token={user_token}'
 }
 
 async fn serve() -> Result<(), Error> {
-    let sidebar_config = SidebarConfig::from_env()?;
-    let todos_config = TodosConfig::from_env()?;
-    let sdk_config = SdkConfig::from_env()?;
     let port: u16 = match std::env::var("PORT") {
         Ok(port) => port
             .parse()
             .map_err(|_| format!("PORT: {port:?} is not a port number"))?,
         Err(_) => 3000,
     };
-    let aws = aws_config::load_from_env().await;
-    let secrets = aws_sdk_secretsmanager::Client::new(&aws);
-    let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
-    let dev_jwks = std::fs::read_to_string(std::path::Path::new(&dev_dir()).join("jwks.json"))
-        .ok()
-        .map(Arc::new);
+    let mut functions = Functions::from_env().await?;
+    functions.dev_jwks =
+        std::fs::read_to_string(std::path::Path::new(&dev_dir()).join("jwks.json"))
+            .ok()
+            .map(Arc::new);
     // The harness signs with the development keys, so it exists only where they do.
-    let harness = match &dev_jwks {
-        Some(_) => Some(Arc::new(Harness::new(DevEnvironment::load_or_create(
+    if functions.dev_jwks.is_some() {
+        functions.harness = Some(Arc::new(Harness::new(DevEnvironment::load_or_create(
             dev_dir(),
-        )?))),
-        None => None,
-    };
-    let functions = Functions {
-        sidebar: Arc::new(Sidebar::new(
-            &sidebar_config,
-            matches!(sidebar_config.public_key, PublicKeySource::SecretId(_))
-                .then(|| secrets.clone()),
-        )),
-        todos: Arc::new(Todos::new(&todos_config, dynamodb.clone())),
-        sdk_exchange: Arc::new(SdkExchange::new(
-            &sdk_config,
-            matches!(sdk_config.secret, SharedSecretSource::SecretId(_)).then(|| secrets.clone()),
-            matches!(sdk_config.resolver, ResolverConfig::Table { .. }).then(|| dynamodb.clone()),
-        )),
-        dev_jwks,
-        harness,
-    };
+        )?)));
+    }
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, "serving sidebar, todos and sdk-exchange");

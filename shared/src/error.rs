@@ -27,6 +27,11 @@ pub enum AuthError {
     /// Signature, algorithm, or a registered claim (`exp`, `aud`, `iss`, ...) is wrong (401).
     #[error("invalid token: {0}")]
     Invalid(#[from] jsonwebtoken::errors::Error),
+    /// A registered claim that the JWT library leaves unchecked is malformed or impossible: `iat`
+    /// not a number or in the future, `iss` not a string, `aud` neither a string nor a list of
+    /// strings (401).
+    #[error("malformed claim: {0}")]
+    BadClaim(&'static str),
     /// The token is valid but does not name a usable subject (401).
     #[error("unusable subject claim: {0}")]
     BadSubject(&'static str),

@@ -6,12 +6,14 @@
 //!   [`JwksCache`]; [`HelpCenterVerifier`] builds on it for help center JWTs.
 //! * [`SecretCache`] reads a value from AWS Secrets Manager (or, for local runs, from the
 //!   environment), parses it once and caches it with a TTL.
-//! * [`env`] holds the helpers every function uses to read its configuration.
+//! * [`env`] holds the helpers every function uses to read its configuration, and [`aws`] the
+//!   AWS SDK configuration (timeouts and retries) every function builds its clients from.
 //!
 //! Every verifier pins its algorithm, requires `exp`, and refuses tokens that carry their own key
 //! or key location in the header (`jku`, `x5u`, `jwk`, `x5c`): a key is only ever taken from
 //! configuration.
 
+pub mod aws;
 pub mod env;
 mod error;
 mod help_center;

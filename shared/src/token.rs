@@ -2,10 +2,11 @@
 //! `kid` from a configured JWKS.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use jsonwebtoken::{Algorithm, Header, Validation, decode, decode_header};
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation, decode, decode_header};
 use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
 
 use crate::error::AuthError;
 use crate::jwks::JwksCache;
@@ -43,6 +44,50 @@ pub(crate) fn checked_header(token: &str) -> Result<Header, AuthError> {
     Ok(header)
 }
 
+/// Verify the signature and the registered claims of `token` with `validation`, then the claims
+/// the JWT library leaves alone ([`check_unvalidated_claims`]), and only then read them as `T`.
+pub(crate) fn decode_checked<T: DeserializeOwned>(
+    token: &str,
+    key: &DecodingKey,
+    validation: &Validation,
+) -> Result<T, AuthError> {
+    let claims = decode::<Map<String, Value>>(token, key, validation)?.claims;
+    check_unvalidated_claims(&claims, validation.leeway)?;
+    Ok(T::deserialize(Value::Object(claims)).map_err(jsonwebtoken::errors::Error::from)?)
+}
+
+/// The registered claims jsonwebtoken does not check, or checks loosely: `iat` must be a number
+/// no later than now (plus the leeway), `iss` a string, `aud` a string or a list of strings. A
+/// token claiming to be issued in the future is either forged with a wrong clock or made to
+/// outlive its issuer's rotation; either way it is refused.
+fn check_unvalidated_claims(claims: &Map<String, Value>, leeway: u64) -> Result<(), AuthError> {
+    if let Some(iat) = claims.get("iat") {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        match iat.as_f64() {
+            Some(iat) if iat >= 0.0 && iat <= now + leeway as f64 => {}
+            Some(_) => return Err(AuthError::BadClaim("iat is in the future")),
+            None => return Err(AuthError::BadClaim("iat is not a number")),
+        }
+    }
+    if claims.get("iss").is_some_and(|iss| !iss.is_string()) {
+        return Err(AuthError::BadClaim("iss is not a string"));
+    }
+    let aud_ok = match claims.get("aud") {
+        None | Some(Value::String(_)) => true,
+        Some(Value::Array(items)) => items.iter().all(Value::is_string),
+        Some(_) => false,
+    };
+    if !aud_ok {
+        return Err(AuthError::BadClaim(
+            "aud is neither a string nor a list of strings",
+        ));
+    }
+    Ok(())
+}
+
 /// What a JWKS-verified token must satisfy besides its signature.
 #[derive(Clone, Debug)]
 pub struct TokenRules {
@@ -63,7 +108,11 @@ impl TokenRules {
         validation.set_required_spec_claims(&["exp"]);
         validation.validate_nbf = true;
         match &self.audience {
-            Some(audience) => validation.set_audience(audience),
+            Some(audience) => {
+                validation.set_audience(audience);
+                // jsonwebtoken checks `aud` only when the token has one: require it.
+                validation.required_spec_claims.insert("aud".to_owned());
+            }
             None => validation.validate_aud = false,
         }
         if let Some(issuer) = &self.issuer {
@@ -110,6 +159,51 @@ impl JwksVerifier {
             .filter(|kid| !kid.is_empty() && kid.len() <= MAX_KID_BYTES)
             .ok_or(AuthError::MissingKid)?;
         let key = self.jwks.key(&kid).await?;
-        Ok(decode::<T>(token, &key, &self.validation)?.claims)
+        decode_checked(token, &key, &self.validation)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn now() -> f64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+    }
+
+    fn check(claims: Value) -> Result<(), AuthError> {
+        check_unvalidated_claims(claims.as_object().unwrap(), 30)
+    }
+
+    #[test]
+    fn an_iat_within_the_leeway_is_accepted_and_one_beyond_it_refused() {
+        assert!(check(json!({"iat": now() as u64 + 25})).is_ok());
+        assert!(
+            check(json!({"iat": now() + 25.5})).is_ok(),
+            "NumericDate may be fractional"
+        );
+        assert!(check(json!({"iat": now() as u64 + 40})).is_err());
+        assert!(check(json!({})).is_ok(), "iat is optional");
+    }
+
+    #[test]
+    fn registered_claims_of_the_wrong_shape_are_refused() {
+        for bad in [
+            json!({"iat": "1700000000"}),
+            json!({"iat": -1}),
+            json!({"iat": null}),
+            json!({"iss": ["acme.zendesk.com"]}),
+            json!({"iss": 1}),
+            json!({"aud": 1}),
+            json!({"aud": ["a", 1]}),
+            json!({"aud": {"aud": "a"}}),
+        ] {
+            assert!(check(bad.clone()).is_err(), "{bad} was accepted");
+        }
+        assert!(check(json!({"iss": "i", "aud": ["a", "b"]})).is_ok());
     }
 }

@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
 use crate::error::AuthError;
-use crate::token::checked_header;
+use crate::token::{checked_header, decode_checked};
 
 /// The claims of a ZAF signed-URL token that the start page may use.
 #[derive(Clone, Debug, Deserialize)]
@@ -19,6 +19,8 @@ pub struct ZafClaims {
     pub sub: Option<serde_json::Value>,
     /// The account host, `{subdomain}.zendesk.com`.
     pub iss: String,
+    /// The app installation's URL; Zendesk sends exactly one, so a list is refused.
+    pub aud: String,
 }
 
 /// Verifies the token Zendesk POSTs to an app's signed initial page.
@@ -33,6 +35,8 @@ impl ZafVerifier {
         let mut validation = Validation::new(Algorithm::RS256);
         validation.leeway = leeway.as_secs().min(60);
         validation.set_required_spec_claims(&["exp", "aud", "iss"]);
+        // Off by default in jsonwebtoken: a token that is not valid yet must not open the app.
+        validation.validate_nbf = true;
         validation.set_audience(&[Self::audience(subdomain, installation_id)]);
         validation.set_issuer(&[format!("{subdomain}.zendesk.com")]);
         Self { validation }
@@ -46,6 +50,6 @@ impl ZafVerifier {
     /// Verify `token` against the app's public key.
     pub fn verify(&self, token: &str, key: &DecodingKey) -> Result<ZafClaims, AuthError> {
         checked_header(token)?;
-        Ok(decode::<ZafClaims>(token, key, &self.validation)?.claims)
+        decode_checked(token, key, &self.validation)
     }
 }

@@ -57,11 +57,12 @@ fn service_env(name: &str) -> String {
     })
 }
 
-/// AWS configuration for the local services (endpoints from `AWS_ENDPOINT_URL_*`).
+/// AWS configuration for the local services (endpoints from `AWS_ENDPOINT_URL_*`), with the
+/// functions' own timeouts and retries.
 pub async fn aws() -> aws_config::SdkConfig {
     service_env("AWS_ENDPOINT_URL_DYNAMODB");
     service_env("AWS_ENDPOINT_URL_SECRETS_MANAGER");
-    aws_config::from_env()
+    zendesk_jwt::aws::loader()
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "local", "local", None, None, "tests",
@@ -171,6 +172,8 @@ pub enum JwksMode {
     Down,
     /// Wait this long before serving the document.
     Slow(Duration),
+    /// Accept the connection and close it at once, without an answer.
+    Close,
 }
 
 struct JwksState {
@@ -204,6 +207,11 @@ impl JwksServer {
                     return;
                 };
                 let this = accepting.clone();
+                if matches!(this.state.lock().unwrap().mode, JwksMode::Close) {
+                    this.hits.fetch_add(1, Ordering::SeqCst);
+                    drop(stream);
+                    continue;
+                }
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |_req| {
                         let this = this.clone();
@@ -232,7 +240,7 @@ impl JwksServer {
                     .unwrap();
             }
             JwksMode::Slow(delay) => tokio::time::sleep(delay).await,
-            JwksMode::Up => {}
+            JwksMode::Up | JwksMode::Close => {}
         }
         hyper::Response::builder()
             .header("content-type", "application/json")
@@ -269,6 +277,22 @@ pub fn request(
     body: Option<&str>,
 ) -> Request {
     let event = devserver::fixtures::apigw_event(method, path_and_query, headers, body);
+    lambda_http::request::from_str(&event.to_string())
+        .expect("lambda_http parses an HTTP API event")
+}
+
+/// The event with its body base64-encoded (`isBase64Encoded: true`), as API Gateway sends
+/// bodies it does not treat as text, parsed by `lambda_http` as the Lambda runtime parses it.
+pub fn request_base64(
+    method: &str,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Request {
+    use base64::Engine;
+    let mut event = devserver::fixtures::apigw_event(method, path_and_query, headers, None);
+    event["body"] = Value::String(base64::engine::general_purpose::STANDARD.encode(body));
+    event["isBase64Encoded"] = Value::Bool(true);
     lambda_http::request::from_str(&event.to_string())
         .expect("lambda_http parses an HTTP API event")
 }
@@ -318,7 +342,266 @@ pub fn raw_token(header: &Value, claims: &Value, signature: &str) -> String {
     )
 }
 
+/// A token with any header (as JSON, so that fields may have any type) and a real signature made
+/// with `key` and `alg`: the header is what is under test, not the signature.
+pub fn sign_raw(
+    header: &Value,
+    claims: &Value,
+    alg: jsonwebtoken::Algorithm,
+    key: &jsonwebtoken::EncodingKey,
+) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let message = format!(
+        "{}.{}",
+        b64.encode(header.to_string()),
+        b64.encode(claims.to_string())
+    );
+    let signature = jsonwebtoken::crypto::sign(message.as_bytes(), key, alg).expect("signing");
+    format!("{message}.{signature}")
+}
+
+/// A fresh elliptic-curve or Ed25519 signing key nobody trusts, for `alg` ES256, ES384 or EdDSA.
+pub fn rogue_curve_key(alg: jsonwebtoken::Algorithm) -> jsonwebtoken::EncodingKey {
+    use aws_lc_rs::signature::{
+        ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair,
+        Ed25519KeyPair,
+    };
+    use jsonwebtoken::{Algorithm, EncodingKey};
+    let ec = |curve| {
+        let pkcs8 = EcdsaKeyPair::generate(curve).unwrap().to_pkcs8v1().unwrap();
+        EncodingKey::from_ec_der(pkcs8.as_ref())
+    };
+    match alg {
+        Algorithm::ES256 => ec(&ECDSA_P256_SHA256_FIXED_SIGNING),
+        Algorithm::ES384 => ec(&ECDSA_P384_SHA384_FIXED_SIGNING),
+        Algorithm::EdDSA => EncodingKey::from_ed_der(
+            Ed25519KeyPair::generate()
+                .unwrap()
+                .to_pkcs8()
+                .unwrap()
+                .as_ref(),
+        ),
+        other => panic!("{other:?} is not a curve algorithm"),
+    }
+}
+
+/// Every form an attacker might feed the public key to HMAC as its secret: the PEM text, the
+/// PEM on one line, its base64 body, the DER, the JWK as JSON, and the bare modulus.
+pub fn public_key_forms(key: &DevKey) -> Vec<(&'static str, Vec<u8>)> {
+    use base64::Engine;
+    let pem = key.public_pem().to_owned();
+    let body: String = pem
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(&body)
+        .expect("the PEM body is base64");
+    let jwk = serde_json::to_string(&key.jwk()).unwrap();
+    let modulus = match &key.jwk().algorithm {
+        jsonwebtoken::jwk::AlgorithmParameters::RSA(rsa) => {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(&rsa.n)
+                .unwrap()
+        }
+        _ => unreachable!("an RSA key"),
+    };
+    vec![
+        ("PEM", pem.clone().into_bytes()),
+        (
+            "PEM without its final newline",
+            pem.trim_end().as_bytes().to_vec(),
+        ),
+        ("PEM without newlines", pem.replace('\n', "").into_bytes()),
+        ("PEM body", body.into_bytes()),
+        ("DER", der),
+        ("JWK JSON", jwk.into_bytes()),
+        ("modulus", modulus),
+    ]
+}
+
 /// An HMAC key made of the public key's PEM text: the classic RS256-to-HS256 confusion.
 pub fn public_key_as_hmac_secret(key: &DevKey) -> jsonwebtoken::EncodingKey {
     jsonwebtoken::EncodingKey::from_secret(key.public_pem().as_bytes())
+}
+
+/// A free TCP port on 127.0.0.1 (bound, then released for a server to take).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Wait until something accepts connections on 127.0.0.1:`port`.
+fn wait_for_port(port: u16, what: &str, limit: Duration) {
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < limit,
+            "{what} did not accept connections on port {port} within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A local service process this test starts, stops, pauses and restarts on one port; it is
+/// killed when dropped.
+pub struct LocalProcess {
+    name: &'static str,
+    port: u16,
+    /// A data folder to remove at the end.
+    data: Option<std::path::PathBuf>,
+    command: Box<dyn Fn(u16) -> std::process::Command + Send + Sync>,
+    child: Option<std::process::Child>,
+}
+
+impl LocalProcess {
+    fn start(
+        name: &'static str,
+        command: Box<dyn Fn(u16) -> std::process::Command + Send + Sync>,
+    ) -> Self {
+        let mut process = Self {
+            name,
+            port: free_port(),
+            data: None,
+            command,
+            child: None,
+        };
+        process.restart();
+        process
+    }
+
+    /// A dedicated DynamoDB Local (from `DYNAMODB_LOCAL_DIR`) keeping its data in a folder of
+    /// its own, so that the data survives a restart.
+    pub fn dynamodb() -> Self {
+        let dir = service_env("DYNAMODB_LOCAL_DIR");
+        let data = std::env::temp_dir().join(unique("dynamodb-data"));
+        std::fs::create_dir_all(&data).unwrap();
+        let folder = data.clone();
+        let mut process = Self::start(
+            "DynamoDB Local",
+            Box::new(move |port| {
+                let mut command = std::process::Command::new("java");
+                command
+                    .current_dir(&dir)
+                    .arg("-Djava.library.path=./DynamoDBLocal_lib")
+                    .args(["-jar", "DynamoDBLocal.jar", "-sharedDb", "-dbPath"])
+                    .arg(&data)
+                    .args(["-port", &port.to_string()]);
+                command
+            }),
+        );
+        process.data = Some(folder);
+        process
+    }
+
+    /// A dedicated moto server (from `MOTO_SERVER_BIN`), not started yet: its port is reserved
+    /// and refuses connections until [`LocalProcess::restart`].
+    pub fn moto_not_started() -> Self {
+        let bin = service_env("MOTO_SERVER_BIN");
+        Self {
+            name: "moto's server",
+            port: free_port(),
+            data: None,
+            command: Box::new(move |port| {
+                let mut command = std::process::Command::new(&bin);
+                command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+                command
+            }),
+            child: None,
+        }
+    }
+
+    /// `http://127.0.0.1:{port}`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Start the process (again) on the same port and wait until it accepts connections.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "{} is already running", self.name);
+        let child = (self.command)(self.port)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.name));
+        self.child = Some(child);
+        wait_for_port(self.port, self.name, Duration::from_secs(60));
+    }
+
+    /// Kill the process, as a crash or an outage would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("running").id();
+        let status = std::process::Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill {signal} {pid}");
+    }
+
+    /// Freeze the process (SIGSTOP): it keeps its port open and answers nothing, like a hung
+    /// service.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Let a paused process go on (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+}
+
+impl Drop for LocalProcess {
+    fn drop(&mut self) {
+        if let Some(child) = &self.child {
+            // A paused process must be resumed to die cleanly; ignore errors.
+            let _ = std::process::Command::new("kill")
+                .args(["-CONT", &child.id().to_string()])
+                .status();
+        }
+        self.kill();
+        if let Some(data) = &self.data {
+            let _ = std::fs::remove_dir_all(data);
+        }
+    }
+}
+
+/// AWS configuration with the functions' timeouts and retries and every service at `endpoint`
+/// (a dedicated local process), whatever `AWS_ENDPOINT_URL_*` say.
+pub async fn aws_at(endpoint: &str) -> aws_config::SdkConfig {
+    zendesk_jwt::aws::loader()
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "local", "local", None, None, "tests",
+        ))
+        .endpoint_url(endpoint)
+        .load()
+        .await
+}
+
+/// A DynamoDB client for the DynamoDB Local at `endpoint`.
+pub async fn dynamodb_at(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::config::Builder::from(&aws_at(endpoint).await)
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// A Secrets Manager client for the moto server at `endpoint`.
+pub async fn secrets_at(endpoint: &str) -> aws_sdk_secretsmanager::Client {
+    let config = aws_sdk_secretsmanager::config::Builder::from(&aws_at(endpoint).await)
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
 }

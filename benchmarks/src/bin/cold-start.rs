@@ -31,7 +31,10 @@ struct Runtime {
     reports: mpsc::UnboundedSender<Report>,
 }
 
-async fn answer(runtime: Arc<Runtime>, req: hyper::Request<hyper::body::Incoming>) -> hyper::Response<Full<Bytes>> {
+async fn answer(
+    runtime: Arc<Runtime>,
+    req: hyper::Request<hyper::body::Incoming>,
+) -> hyper::Response<Full<Bytes>> {
     let path = req.uri().path().to_owned();
     if path.ends_with("/runtime/invocation/next") {
         let _ = runtime.reports.send(Report::Next(Instant::now()));
@@ -49,23 +52,40 @@ async fn answer(runtime: Arc<Runtime>, req: hyper::Request<hyper::body::Incoming
         return hyper::Response::builder()
             .header("lambda-runtime-aws-request-id", id)
             .header("lambda-runtime-deadline-ms", deadline.to_string())
-            .header("lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:123456789012:function:bench")
-            .header("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000")
+            .header(
+                "lambda-runtime-invoked-function-arn",
+                "arn:aws:lambda:us-east-1:123456789012:function:bench",
+            )
+            .header(
+                "lambda-runtime-trace-id",
+                "Root=1-00000000-000000000000000000000000",
+            )
             .header("content-type", "application/json")
             .body(Full::new(event))
             .unwrap();
     }
-    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let report = if path.ends_with("/response") {
         let status = serde_json::from_slice::<serde_json::Value>(&body)
             .ok()
             .and_then(|v| v["statusCode"].as_u64());
-        Report::Response { at: Instant::now(), status }
+        Report::Response {
+            at: Instant::now(),
+            status,
+        }
     } else {
         Report::Error(format!("{path}: {}", String::from_utf8_lossy(&body)))
     };
     let _ = runtime.reports.send(report);
-    hyper::Response::builder().status(202).body(Full::new(Bytes::new())).unwrap()
+    hyper::Response::builder()
+        .status(202)
+        .body(Full::new(Bytes::new()))
+        .unwrap()
 }
 
 fn peak_rss_kib(pid: u32) -> Option<u64> {
@@ -97,13 +117,19 @@ async fn main() {
         eprintln!("usage: cold-start <function-name> <bootstrap> <event.json> [runs]");
         std::process::exit(2);
     };
-    let runs: usize = rest.first().map(|r| r.parse().expect("runs is a number")).unwrap_or(20);
+    let runs: usize = rest
+        .first()
+        .map(|r| r.parse().expect("runs is a number"))
+        .unwrap_or(20);
     let event = Bytes::from(std::fs::read(event_path).expect("the event file is readable"));
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let runtime = Arc::new(Runtime { events: Mutex::new(VecDeque::new()), reports: tx });
+    let runtime = Arc::new(Runtime {
+        events: Mutex::new(VecDeque::new()),
+        reports: tx,
+    });
     let serving = runtime.clone();
     tokio::spawn(async move {
         loop {
@@ -114,7 +140,9 @@ async fn main() {
                     let runtime = runtime.clone();
                     async move { Ok::<_, Infallible>(answer(runtime, req).await) }
                 });
-                let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
             });
         }
     });
@@ -122,15 +150,20 @@ async fn main() {
     let (mut init, mut first, mut warm, mut rss) = (vec![], vec![], vec![], vec![]);
     let mut statuses = Vec::new();
     for run in 0..runs {
-        *runtime.events.lock().unwrap() =
-            VecDeque::from([(format!("run{run}-1"), event.clone()), (format!("run{run}-2"), event.clone())]);
+        *runtime.events.lock().unwrap() = VecDeque::from([
+            (format!("run{run}-1"), event.clone()),
+            (format!("run{run}-2"), event.clone()),
+        ]);
         let started = Instant::now();
         let mut child = tokio::process::Command::new(bootstrap)
             .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
             .env("AWS_LAMBDA_FUNCTION_NAME", function)
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{function}"))
+            .env(
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/{function}"),
+            )
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -159,7 +192,10 @@ async fn main() {
     }
     println!("{function}: {runs} fresh processes of {bootstrap}");
     println!("statuses of the invocations: {:?}", {
-        let mut s: Vec<_> = statuses.iter().map(|s| s.map_or("none".to_owned(), |s| s.to_string())).collect();
+        let mut s: Vec<_> = statuses
+            .iter()
+            .map(|s| s.map_or("none".to_owned(), |s| s.to_string()))
+            .collect();
         s.dedup();
         s
     });

@@ -5,5 +5,8 @@ use lambda_http::{Error, Request, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    run(service_fn(|_req: Request| async { Ok::<_, Error>("hello") })).await
+    run(service_fn(|_req: Request| async {
+        Ok::<_, Error>("hello")
+    }))
+    .await
 }

@@ -7,7 +7,7 @@ use sdk_exchange::{ResolverConfig, SdkConfig, SdkExchange, SharedSecretSource};
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = SdkConfig::from_env()?;
-    let aws = aws_config::load_from_env().await;
+    let aws = zendesk_jwt::aws::load().await;
     let secrets = matches!(config.secret, SharedSecretSource::SecretId(_))
         .then(|| aws_sdk_secretsmanager::Client::new(&aws));
     let dynamodb = matches!(config.resolver, ResolverConfig::Table { .. })

@@ -217,7 +217,15 @@ impl IdentityProviderTokens {
         let email = text(&self.claims.email)
             .ok_or_else(|| ResolveError::Refused(format!("no {} claim", self.claims.email)))?;
         let mut attributes = Map::new();
-        if let Some(external_id) = text(&self.claims.external_id) {
+        // The external id is optional, but one of the wrong type is a confused token: refuse it
+        // rather than fall back to matching the user by email alone.
+        if claims.contains_key(&self.claims.external_id) {
+            let external_id = text(&self.claims.external_id).ok_or_else(|| {
+                ResolveError::Refused(format!(
+                    "{} claim is not a non-empty string",
+                    self.claims.external_id
+                ))
+            })?;
             attributes.insert("external_id".into(), Value::String(external_id));
         }
         Ok(SdkUser {

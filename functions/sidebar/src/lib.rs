@@ -150,7 +150,7 @@ impl Sidebar {
         }
         let form = match read_form(&req) {
             Ok(form) => form,
-            Err(detail) => return error_page(StatusCode::BAD_REQUEST, "Bad request", detail),
+            Err((status, detail)) => return error_page(status, "Bad request", detail),
         };
         let Some(token) = form.token.filter(|t| !t.is_empty()) else {
             tracing::debug!("sidebar request without a token");
@@ -202,7 +202,8 @@ impl Sidebar {
     }
 }
 
-fn read_form(req: &Request) -> Result<TokenForm, &'static str> {
+/// The form Zendesk POSTs, or the status and the detail shown on the error page.
+fn read_form(req: &Request) -> Result<TokenForm, (StatusCode, &'static str)> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -210,14 +211,24 @@ fn read_form(req: &Request) -> Result<TokenForm, &'static str> {
         .unwrap_or("");
     let essence = content_type.split(';').next().unwrap_or("").trim();
     if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-        return Err("Expected a form (application/x-www-form-urlencoded) with a token field.");
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "Expected a form (application/x-www-form-urlencoded) with a token field.",
+        ));
     }
     let body: &[u8] = req.body().as_ref();
     if body.len() > MAX_BODY_BYTES {
-        return Err("The request body is too large.");
+        return Err((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The request body is larger than 16 KiB.",
+        ));
     }
-    serde_urlencoded::from_bytes(body)
-        .map_err(|_| "The form could not be read (a field may be repeated).")
+    serde_urlencoded::from_bytes(body).map_err(|_| {
+        (
+            StatusCode::BAD_REQUEST,
+            "The form could not be read (a field may be repeated).",
+        )
+    })
 }
 
 fn start_page(origin: &str, app_guid: &str) -> Response<Body> {

@@ -9,7 +9,7 @@ async fn main() -> Result<(), Error> {
     let config = SidebarConfig::from_env()?;
     let secrets = match config.public_key {
         PublicKeySource::SecretId(_) => {
-            let aws = aws_config::load_from_env().await;
+            let aws = zendesk_jwt::aws::load().await;
             Some(aws_sdk_secretsmanager::Client::new(&aws))
         }
         PublicKeySource::Pem(_) => None,

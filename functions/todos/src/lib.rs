@@ -15,7 +15,7 @@ use lambda_http::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
-use tower::ServiceBuilder;
+use tower::{ServiceBuilder, ServiceExt};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use zendesk_jwt::env::{self, ConfigError};
 use zendesk_jwt::{
@@ -213,6 +213,9 @@ pub enum TodoError {
     /// 415: the body is not JSON.
     #[error("Send the item as JSON (Content-Type: application/json)")]
     UnsupportedMediaType,
+    /// 403: the request comes from a browser origin that is not in `ALLOWED_ORIGINS`.
+    #[error("Requests from this origin are not allowed")]
+    OriginNotAllowed,
     /// 503: DynamoDB or the help center keys are unreachable (the cause is logged).
     #[error("The to-do list is temporarily unavailable; try again shortly")]
     Unavailable,
@@ -229,6 +232,7 @@ impl TodoError {
             TodoError::LimitReached => StatusCode::CONFLICT,
             TodoError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             TodoError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            TodoError::OriginNotAllowed => StatusCode::FORBIDDEN,
             TodoError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -236,11 +240,19 @@ impl TodoError {
     /// The response: `{"message": …}` with the status (and the challenge header for 401).
     pub fn into_response(self) -> Response<Body> {
         let mut response = json_response(self.status(), &json!({ "message": self.to_string() }));
-        if matches!(self, TodoError::Unauthenticated) {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer error=\"invalid_token\""),
-            );
+        match self {
+            TodoError::Unauthenticated => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                );
+            }
+            TodoError::OriginNotAllowed => {
+                response
+                    .headers_mut()
+                    .insert(header::VARY, HeaderValue::from_static("origin"));
+            }
+            _ => {}
         }
         response
     }
@@ -339,8 +351,10 @@ pub fn cors_layer(allowed_origins: &[String]) -> CorsLayer {
         .max_age(Duration::from_secs(600))
 }
 
-/// The whole function as a service: CORS (which answers preflights itself, without
-/// authentication) in front of [`Todos::handle`]. `main` runs exactly this, and so do the tests.
+/// The whole function as a service: requests from browser origins that are not allowed are
+/// refused with 403 (preflights included), then CORS (which answers preflights itself, without
+/// authentication) is in front of [`Todos::handle`]. `main` runs exactly this, and so do the
+/// tests. Requests without an `Origin` (servers, curl) are not browser requests and pass.
 pub fn service(
     todos: Arc<Todos>,
 ) -> impl tower::Service<
@@ -350,10 +364,26 @@ pub fn service(
     Future = impl Send,
 > + Clone
 + Send {
-    ServiceBuilder::new()
+    let allowed: Arc<[String]> = todos.allowed_origins.clone().into();
+    let cors = ServiceBuilder::new()
         .layer(cors_layer(&todos.allowed_origins))
         .service(tower::service_fn(move |req: Request| {
             let todos = todos.clone();
             async move { Ok::<_, std::convert::Infallible>(todos.handle(req).await) }
-        }))
+        }));
+    tower::service_fn(move |req: Request| {
+        let cors = cors.clone();
+        let allowed = allowed.clone();
+        async move {
+            if let Some(origin) = req.headers().get(header::ORIGIN) {
+                // Browsers send the origin exactly as `scheme://host[:port]` in lower case, so
+                // byte equality is the whole test: look-alikes never match.
+                if !allowed.iter().any(|o| o.as_bytes() == origin.as_bytes()) {
+                    tracing::debug!(?origin, "request from an origin that is not allowed");
+                    return Ok(TodoError::OriginNotAllowed.into_response());
+                }
+            }
+            cors.oneshot(req).await
+        }
+    })
 }

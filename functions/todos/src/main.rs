@@ -9,7 +9,7 @@ use todos::{Todos, TodosConfig, service};
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = TodosConfig::from_env()?;
-    let aws = aws_config::load_from_env().await;
+    let aws = zendesk_jwt::aws::load().await;
     let todos = Arc::new(Todos::new(&config, aws_sdk_dynamodb::Client::new(&aws)));
     run(service(todos)).await
 }

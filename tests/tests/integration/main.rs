@@ -2,10 +2,14 @@
 //! and over real HTTP through the local server, against DynamoDB Local, moto's Secrets Manager
 //! and a local JWKS server. Run with `scripts/test`.
 
+mod attacks;
+mod faults;
 mod fixtures;
 mod harness;
+mod hostile_requests;
 mod http;
 mod jwks;
+mod properties;
 mod sdk_exchange;
 mod sidebar;
 mod todos;

@@ -274,13 +274,15 @@ async fn the_last_good_secret_is_kept_when_a_refresh_fails() {
     decode_sdk_jwt(json_body(&response)["jwt"].as_str().unwrap(), SHARED_SECRET);
 }
 
-mod identity_provider {
+pub mod identity_provider {
     use super::*;
 
-    const ISSUER: &str = "https://idp.example.com/";
-    const AUDIENCE: &str = "zendesk-sdk";
+    pub const ISSUER: &str = "https://idp.example.com/";
+    pub const AUDIENCE: &str = "zendesk-sdk";
 
-    async fn idp_fixture() -> (SdkExchange, JwksServer) {
+    /// GIVEN the exchange resolving identity-provider tokens verified against a local JWKS that
+    /// holds the `rotated` test key.
+    pub async fn idp_fixture() -> (SdkExchange, JwksServer) {
         let secrets = secrets().await;
         let secret_id = create_secret(&secrets, SHARED_SECRET).await;
         let jwks = JwksServer::start(devkeys::jwks(&[&keys().rotated])).await;

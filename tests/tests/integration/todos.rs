@@ -21,7 +21,15 @@ pub struct Fixture {
 }
 
 pub async fn fixture_with(max_items: u32, cooldown: Duration) -> Fixture {
-    let dynamodb = dynamodb().await;
+    fixture_on(dynamodb().await, max_items, cooldown).await
+}
+
+/// GIVEN the to-do API over a fresh table of the DynamoDB that `dynamodb` reaches.
+pub async fn fixture_on(
+    dynamodb: aws_sdk_dynamodb::Client,
+    max_items: u32,
+    cooldown: Duration,
+) -> Fixture {
     let table = create_table(&dynamodb, "owner", Some("id")).await;
     let jwks = JwksServer::start(devkeys::jwks(&[&keys().primary])).await;
     let config = TodosConfig {
@@ -87,6 +95,24 @@ impl Fixture {
         let body = json!({ "value": value }).to_string();
         self.as_user(&token_for(user_id), "POST", "/todo_items", Some(&body))
             .await
+    }
+
+    /// The user's item counter (the item with id 0), read straight from the table.
+    pub async fn counter(&self, user_id: u64) -> u64 {
+        let output = self
+            .dynamodb
+            .get_item()
+            .table_name(&self.table)
+            .key("owner", AttributeValue::S(format!("{SUBDOMAIN}#{user_id}")))
+            .key("id", AttributeValue::N("0".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap();
+        output
+            .item
+            .and_then(|item| item.get("item_count").cloned())
+            .map_or(0, |count| count.as_n().unwrap().parse().unwrap())
     }
 
     /// The items stored for `user_id`, read straight from the table (counter item excluded).

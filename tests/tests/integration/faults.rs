@@ -1,0 +1,520 @@
+//! Faults of the real services the functions depend on: a dedicated DynamoDB Local that hangs,
+//! dies and comes back on the same port with its data; a moto server that is not there at cold
+//! start and then is; a JWKS endpoint that is slow, failing or closing connections. The functions
+//! answer 503 with a message within a bounded time, write nothing by halves, and recover by
+//! themselves.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use devserver::devkeys;
+use integration_tests::*;
+use lambda_http::{Body, Response};
+use sdk_exchange::{ResolverConfig, SdkConfig, SdkExchange, SharedSecretSource, token_hash};
+use sidebar::{PublicKeySource, Sidebar, SidebarConfig};
+use zendesk_jwt::JwksSettings;
+
+use super::sdk_exchange::{SHARED_SECRET, decode_sdk_jwt};
+use super::todos::{Fixture, fixture_on, fixture_with, token_for};
+
+/// The longest a request may take when a service hangs: one AWS operation times out (retries
+/// included), and a margin for a loaded machine.
+const HUNG_BOUND: Duration = Duration::from_secs(7);
+/// The longest a request may take when a service refuses connections.
+const DOWN_BOUND: Duration = Duration::from_secs(3);
+
+/// Time `call`; THEN it answered 503 with a message, within `bound`.
+async fn assert_503_within<F>(bound: Duration, case: &str, call: F)
+where
+    F: std::future::Future<Output = Response<Body>>,
+{
+    let started = Instant::now();
+    let response = call.await;
+    let took = started.elapsed();
+    assert_eq!(response.status(), 503, "{case}: {}", text(&response));
+    assert!(took < bound, "{case}: took {took:?}");
+    let body = text(&response).to_lowercase();
+    assert!(
+        body.contains("temporarily unavailable") || body.contains("not available"),
+        "{case}: {body}"
+    );
+}
+
+/// Poll `call` until it answers 2xx; THEN that happens within `limit`, with no restart.
+async fn assert_recovers<F, Fut>(limit: Duration, case: &str, call: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Response<Body>>,
+{
+    let started = Instant::now();
+    loop {
+        let response = call().await;
+        if response.status().is_success() {
+            return;
+        }
+        assert_eq!(response.status(), 503, "{case}: {}", text(&response));
+        assert!(
+            started.elapsed() < limit,
+            "{case}: still {} after {limit:?}",
+            response.status()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// GIVEN the SDK exchange resolving user tokens from a table of the DynamoDB `dynamodb` reaches,
+/// with the shared secret given inline (so only DynamoDB is at fault).
+async fn sdk_on(dynamodb: &aws_sdk_dynamodb::Client) -> (SdkExchange, String) {
+    let table = create_table(dynamodb, "token_hash", None).await;
+    let config = SdkConfig {
+        secret: SharedSecretSource::Inline(SHARED_SECRET.into()),
+        secret_ttl: Duration::from_secs(300),
+        resolver: ResolverConfig::Table {
+            table: table.clone(),
+        },
+        leeway: Duration::from_secs(30),
+    };
+    (
+        SdkExchange::new(&config, None, Some(dynamodb.clone())),
+        table,
+    )
+}
+
+async fn exchange(sdk: &SdkExchange, user_token: &str) -> Response<Body> {
+    sdk.handle(request(
+        "POST",
+        "/sdk/jwt",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some(&format!("user_token={user_token}")),
+    ))
+    .await
+}
+
+/// The values written by background POSTs, and what each was answered.
+type Outcomes = Vec<(u64, String, u16)>;
+
+/// Keep adding items for users `users` until `stop` is set.
+fn keep_writing(
+    todos: Arc<Fixture>,
+    users: std::ops::Range<u64>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> tokio::task::JoinHandle<Outcomes> {
+    tokio::spawn(async move {
+        let mut outcomes = Vec::new();
+        let mut n = 0;
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            for user in users.clone() {
+                let value = format!("u{user}-n{n}");
+                let status = todos.add(user, &value).await.status().as_u16();
+                outcomes.push((user, value, status));
+            }
+            n += 1;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        outcomes
+    })
+}
+
+/// THEN every item answered 201 is stored once, nothing else but ambiguous (503) writes is, and
+/// each user's counter equals the items stored: no write was applied by halves.
+async fn assert_nothing_half_written(todos: &Fixture, outcomes: &Outcomes) {
+    let users: HashSet<u64> = outcomes.iter().map(|(user, ..)| *user).collect();
+    for user in users {
+        let stored = todos.stored(user).await;
+        let values: Vec<&str> = stored.iter().map(|(_, v)| v.as_str()).collect();
+        let unique: HashSet<&str> = values.iter().copied().collect();
+        assert_eq!(unique.len(), values.len(), "user {user}: a duplicated item");
+        for (_, value, status) in outcomes.iter().filter(|(u, ..)| *u == user) {
+            match status {
+                201 => assert!(unique.contains(value.as_str()), "{value} was lost"),
+                503 => {} // ambiguous: the answer, not necessarily the write, was lost
+                other => panic!("{value}: unexpected {other}"),
+            }
+        }
+        let attempted: HashSet<&str> = outcomes
+            .iter()
+            .filter(|(u, ..)| *u == user)
+            .map(|(_, v, _)| v.as_str())
+            .collect();
+        assert!(
+            unique.is_subset(&attempted),
+            "user {user}: an item nobody wrote"
+        );
+        assert_eq!(
+            todos.counter(user).await,
+            stored.len() as u64,
+            "user {user}: the counter disagrees with the items"
+        );
+    }
+}
+
+#[tokio::test]
+async fn dynamodb_hanging_or_dying_mid_run_is_a_503_and_the_functions_recover_when_it_returns() {
+    // GIVEN a DynamoDB Local of this test's own, with its data in a folder, and both functions
+    // that use DynamoDB built once over it, as a Lambda execution environment builds them.
+    let mut dynamodb_local = tokio::task::spawn_blocking(LocalProcess::dynamodb)
+        .await
+        .unwrap();
+    let dynamodb = dynamodb_at(&dynamodb_local.endpoint()).await;
+    let todos = Arc::new(fixture_on(dynamodb.clone(), 500, Duration::from_secs(30)).await);
+    let (sdk, user_tokens) = sdk_on(&dynamodb).await;
+    let user_token = "faults-user-token-1";
+    dynamodb
+        .put_item()
+        .table_name(&user_tokens)
+        .item(
+            "token_hash",
+            aws_sdk_dynamodb::types::AttributeValue::S(token_hash(user_token)),
+        )
+        .item(
+            "expires_at",
+            aws_sdk_dynamodb::types::AttributeValue::N((devkeys::now() + 3600).to_string()),
+        )
+        .item(
+            "name",
+            aws_sdk_dynamodb::types::AttributeValue::S("Ann".into()),
+        )
+        .item(
+            "email",
+            aws_sdk_dynamodb::types::AttributeValue::S("ann@example.com".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    for value in ["before 1", "before 2"] {
+        assert_eq!(todos.add(1, value).await.status(), 201);
+    }
+    assert_eq!(exchange(&sdk, user_token).await.status(), 200);
+
+    // WHEN DynamoDB hangs (the process is frozen and answers nothing),
+    dynamodb_local.pause();
+    // THEN reads and writes answer 503 within the operation timeout.
+    let token = token_for(1);
+    tokio::join!(
+        assert_503_within(
+            HUNG_BOUND,
+            "GET while hung",
+            todos.as_user(&token, "GET", "/todo_items", None)
+        ),
+        assert_503_within(HUNG_BOUND, "POST while hung", todos.add(1, "while hung")),
+        assert_503_within(
+            HUNG_BOUND,
+            "SDK exchange while hung",
+            exchange(&sdk, user_token)
+        ),
+    );
+    // AND WHEN it wakes up, the same functions work again.
+    dynamodb_local.resume();
+    assert_recovers(Duration::from_secs(10), "GET after the hang", || {
+        todos.as_user(&token, "GET", "/todo_items", None)
+    })
+    .await;
+
+    let first_id = todos.stored(1).await[0].0;
+
+    // WHEN DynamoDB dies while writes are under way,
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|i| keep_writing(todos.clone(), 10 + 3 * i..13 + 3 * i, stop.clone()))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    dynamodb_local.kill();
+    // THEN every route that needs it answers 503 quickly.
+    assert_503_within(
+        DOWN_BOUND,
+        "GET while down",
+        todos.as_user(&token, "GET", "/todo_items", None),
+    )
+    .await;
+    assert_503_within(DOWN_BOUND, "POST while down", todos.add(1, "while down")).await;
+    let delete = format!("/todo_items/{first_id}");
+    assert_503_within(
+        DOWN_BOUND,
+        "DELETE while down",
+        todos.as_user(&token, "DELETE", &delete, None),
+    )
+    .await;
+    assert_503_within(
+        DOWN_BOUND,
+        "SDK exchange while down",
+        exchange(&sdk, user_token),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut outcomes = Vec::new();
+    for writer in writers {
+        outcomes.extend(writer.await.unwrap());
+    }
+    assert!(
+        outcomes.iter().any(|(.., s)| *s == 201),
+        "some writes got through before"
+    );
+    assert!(
+        outcomes.iter().any(|(.., s)| *s == 503),
+        "some writes met the outage"
+    );
+
+    // AND WHEN it comes back on the same port with its data,
+    let dynamodb_local = tokio::task::spawn_blocking(move || {
+        dynamodb_local.restart();
+        dynamodb_local
+    })
+    .await
+    .unwrap();
+    // THEN the same functions recover by themselves,
+    assert_recovers(Duration::from_secs(20), "GET after the restart", || {
+        todos.as_user(&token, "GET", "/todo_items", None)
+    })
+    .await;
+    assert_recovers(
+        Duration::from_secs(10),
+        "SDK exchange after the restart",
+        || exchange(&sdk, user_token),
+    )
+    .await;
+    // AND the data is whole: nothing lost, nothing duplicated, nothing written by halves.
+    // (The write answered 503 while DynamoDB hung may have been applied when it woke up.)
+    let first_user: Vec<String> = todos.stored(1).await.into_iter().map(|(_, v)| v).collect();
+    assert_eq!(&first_user[..2], ["before 1", "before 2"]);
+    assert!(
+        first_user[2..].iter().all(|v| v == "while hung"),
+        "{first_user:?}"
+    );
+    assert_eq!(todos.counter(1).await, first_user.len() as u64);
+    assert_nothing_half_written(&todos, &outcomes).await;
+    assert_eq!(todos.add(1, "after").await.status(), 201);
+    drop(dynamodb_local);
+}
+
+#[tokio::test]
+async fn secrets_manager_unreachable_at_cold_start_is_a_503_then_success_without_a_restart() {
+    // GIVEN moto's port reserved but nothing listening, and both functions that read secrets
+    // built over it (their cold start happens while Secrets Manager is unreachable).
+    let mut moto = LocalProcess::moto_not_started();
+    let secrets = secrets_at(&moto.endpoint()).await;
+    let zaf_secret = unique("zaf-public-key");
+    let sdk_secret = unique("sdk-shared-secret");
+    let sidebar = Sidebar::new(
+        &SidebarConfig {
+            subdomain: SUBDOMAIN.into(),
+            installation_id: INSTALLATION_ID,
+            public_key: PublicKeySource::SecretId(zaf_secret.clone()),
+            secret_ttl: Duration::from_secs(1),
+            leeway: Duration::from_secs(30),
+        },
+        Some(secrets.clone()),
+    );
+    let sdk = super::sdk_exchange::fixture().await;
+    let exchange_fn = SdkExchange::new(
+        &SdkConfig {
+            secret: SharedSecretSource::SecretId(sdk_secret.clone()),
+            secret_ttl: Duration::from_secs(1),
+            resolver: ResolverConfig::Table {
+                table: sdk.table.clone(),
+            },
+            leeway: Duration::from_secs(30),
+        },
+        Some(secrets.clone()),
+        Some(sdk.dynamodb.clone()),
+    );
+    sdk.register("secrets-fault-token", 3600, &[]).await;
+    let zaf_token = keys()
+        .primary
+        .sign(&devkeys::zaf_claims(SUBDOMAIN, INSTALLATION_ID, 300));
+    let open_sidebar = || {
+        sidebar.handle(request(
+            "POST",
+            "/sidebar?origin=https%3A%2F%2Facme.zendesk.com&app_guid=abc",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            Some(&format!("token={zaf_token}")),
+        ))
+    };
+
+    // THEN both answer 503 with a message, quickly.
+    assert_503_within(DOWN_BOUND, "sidebar at cold start", open_sidebar()).await;
+    assert_503_within(
+        DOWN_BOUND,
+        "SDK exchange at cold start",
+        exchange(&exchange_fn, "secrets-fault-token"),
+    )
+    .await;
+
+    // WHEN Secrets Manager comes up with the secrets,
+    moto = tokio::task::spawn_blocking(move || {
+        moto.restart();
+        moto
+    })
+    .await
+    .unwrap();
+    create_named_secret(&secrets, &zaf_secret, keys().primary.public_pem()).await;
+    create_named_secret(&secrets, &sdk_secret, SHARED_SECRET).await;
+    // THEN the same functions succeed, without a restart.
+    assert_recovers(Duration::from_secs(10), "sidebar", open_sidebar).await;
+    assert_recovers(Duration::from_secs(10), "SDK exchange", || {
+        exchange(&exchange_fn, "secrets-fault-token")
+    })
+    .await;
+
+    // AND WHEN it goes away again past the TTL, the last good secrets keep serving.
+    moto.kill();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let started = Instant::now();
+    assert_eq!(open_sidebar().await.status(), 200);
+    let response = exchange(&exchange_fn, "secrets-fault-token").await;
+    assert_eq!(response.status(), 200);
+    decode_sdk_jwt(json_body(&response)["jwt"].as_str().unwrap(), SHARED_SECRET);
+    assert!(
+        started.elapsed() < DOWN_BOUND * 2,
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+async fn create_named_secret(client: &aws_sdk_secretsmanager::Client, name: &str, value: &str) {
+    client
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await
+        .expect("moto accepts CreateSecret");
+}
+
+#[tokio::test]
+async fn cached_keys_keep_working_while_the_jwks_is_slow_failing_or_closing_connections() {
+    let f = fixture_with(500, Duration::ZERO).await;
+    let token = token_for(3001);
+    assert_eq!(
+        f.as_user(&token, "GET", "/todo_items", None).await.status(),
+        200
+    );
+    for mode in [
+        JwksMode::Slow(Duration::from_secs(30)),
+        JwksMode::Down,
+        JwksMode::Close,
+    ] {
+        f.jwks.set_mode(mode.clone());
+        // A known kid never waits for the JWKS.
+        let started = Instant::now();
+        assert_eq!(
+            f.as_user(&token, "GET", "/todo_items", None).await.status(),
+            200,
+            "{mode:?}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{mode:?}: {:?}",
+            started.elapsed()
+        );
+        // An unknown kid costs one failed refresh (at most the 2 s fetch timeout), then 401.
+        let unknown = keys().rotated.sign(&devkeys::help_center_claims(3001, 300));
+        let started = Instant::now();
+        let refused = f.as_user(&unknown, "GET", "/todo_items", None).await;
+        assert_eq!(refused.status(), 401, "{mode:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{mode:?}: {:?}",
+            started.elapsed()
+        );
+        // The failed refresh kept the good keys.
+        assert_eq!(
+            f.as_user(&token, "GET", "/todo_items", None).await.status(),
+            200,
+            "{mode:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_cold_cache_fails_fast_whatever_the_jwks_does() {
+    // GIVEN the default JWKS settings (3 s timeout), for each fault at once.
+    let cases = [
+        JwksMode::Slow(Duration::from_secs(30)),
+        JwksMode::Down,
+        JwksMode::Close,
+    ]
+    .map(|mode| async move {
+        let dynamodb = dynamodb().await;
+        let f = fixture_on(dynamodb, 500, JwksSettings::default().cooldown).await;
+        f.jwks.set_mode(mode.clone());
+        let token = token_for(3002);
+        let bound = JwksSettings::default().timeout + Duration::from_secs(1);
+        // THEN the first request is a 503 within the fetch timeout,
+        assert_503_within(
+            bound,
+            &format!("{mode:?}"),
+            f.as_user(&token, "GET", "/todo_items", None),
+        )
+        .await;
+        // AND the requests after it do not wait for the JWKS again.
+        let started = Instant::now();
+        for _ in 0..20 {
+            assert_eq!(
+                f.as_user(&token, "GET", "/todo_items", None).await.status(),
+                503
+            );
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{mode:?}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(f.jwks.hits(), 1, "{mode:?}");
+    });
+    futures::future::join_all(cases).await;
+}
+
+#[tokio::test]
+async fn a_flood_of_unknown_kids_causes_a_bounded_number_of_fetches_whatever_the_jwks_does() {
+    let cooldown = Duration::from_secs(1);
+    let cases = [
+        JwksMode::Up,
+        JwksMode::Down,
+        JwksMode::Close,
+        JwksMode::Slow(Duration::from_millis(500)),
+    ]
+    .map(|mode| async move {
+        // GIVEN a warm cache,
+        let f = Arc::new(fixture_with(500, cooldown).await);
+        assert_eq!(
+            f.as_user(&token_for(3003), "GET", "/todo_items", None)
+                .await
+                .status(),
+            200
+        );
+        f.jwks.set_mode(mode.clone());
+        // WHEN 300 tokens with made-up kids arrive over about 2.5 s,
+        let started = Instant::now();
+        for wave in 0..5 {
+            let requests = (0..60).map(|i| {
+                let f = f.clone();
+                async move {
+                    let token = sign_with(
+                        jsonwebtoken::Algorithm::RS256,
+                        keys().rogue.encoding_key(),
+                        Some(&format!("made-up-{wave}-{i}")),
+                        &devkeys::help_center_claims(3003, 300),
+                    );
+                    f.as_user(&token, "GET", "/todo_items", None)
+                        .await
+                        .status()
+                        .as_u16()
+                }
+            });
+            let statuses = futures::future::join_all(requests).await;
+            assert!(statuses.iter().all(|s| *s == 401), "{mode:?}: {statuses:?}");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        // THEN the JWKS was fetched at most once per cool-down (plus the warm-up).
+        let periods = (started.elapsed().as_secs_f64() / cooldown.as_secs_f64()).ceil() as usize;
+        assert!(
+            f.jwks.hits() <= 1 + periods,
+            "{mode:?}: {} fetches in {:?}",
+            f.jwks.hits(),
+            started.elapsed()
+        );
+    });
+    futures::future::join_all(cases).await;
+}
