@@ -29,7 +29,7 @@ async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     if matches!(args.as_slice(), [] | ["serve"]) {
-        lambda_http::tracing::init_default_subscriber();
+        zendesk_jwt::logging::init();
         return serve().await;
     }
     let env = DevEnvironment::load_or_create(dev_dir())?;

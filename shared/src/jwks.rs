@@ -8,6 +8,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, PublicKeyUse};
 use tokio::sync::Mutex;
@@ -71,7 +77,7 @@ struct RefreshState {
 /// Keys from one JWKS URL, by `kid`.
 pub struct JwksCache {
     url: String,
-    client: reqwest::Client,
+    client: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
     settings: JwksSettings,
     keys: RwLock<Arc<Keys>>,
     /// Held for the whole of a refresh: there is one fetch in flight at a time.
@@ -81,13 +87,26 @@ pub struct JwksCache {
 impl JwksCache {
     /// A cache for the JWKS at `url`. Nothing is fetched until a key is asked for.
     pub fn new(url: impl Into<String>, settings: JwksSettings) -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout)
-            // The JWKS URL is configuration; following redirects would let it point elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("the HTTP client's TLS backend is compiled in");
+        let mut http = HttpConnector::new();
+        http.set_connect_timeout(Some(settings.timeout));
+        http.enforce_http(false);
+        let https = match hyper_rustls::HttpsConnectorBuilder::new().with_native_roots() {
+            Ok(builder) => builder,
+            Err(error) => {
+                // Only https:// JWKS URLs need the roots; say why they will fail.
+                tracing::warn!(%error, "no system CA certificates found; https JWKS fetches will fail");
+                hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
+                    rustls::ClientConfig::builder()
+                        .with_root_certificates(rustls::RootCertStore::empty())
+                        .with_no_client_auth(),
+                )
+            }
+        }
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+        // No redirects are followed: the JWKS URL is configuration and may not point elsewhere.
+        let client = Client::builder(TokioExecutor::new()).build(https);
         Self {
             url: url.into(),
             client,
@@ -169,36 +188,55 @@ impl JwksCache {
     }
 
     async fn fetch(&self) -> Result<Keys, JwksError> {
-        let mut response = self
-            .client
-            .get(&self.url)
+        let timeout = self.settings.timeout;
+        match tokio::time::timeout(timeout, self.fetch_body()).await {
+            Ok(body) => parse_jwks(&body?),
+            Err(_) => Err(JwksError::Fetch(format!("no answer within {timeout:?}"))),
+        }
+    }
+
+    async fn fetch_body(&self) -> Result<Bytes, JwksError> {
+        let request = http::Request::get(self.url.as_str())
             .header(http::header::ACCEPT, "application/json")
-            .send()
+            .body(Empty::new())
+            .map_err(|e| JwksError::Fetch(format!("bad JWKS URL: {e}")))?;
+        let response = self
+            .client
+            .request(request)
             .await
-            .map_err(|e| JwksError::Fetch(e.without_url().to_string()))?;
+            .map_err(|e| JwksError::Fetch(error_chain(&e)))?;
         if !response.status().is_success() {
             return Err(JwksError::Fetch(format!("HTTP {}", response.status())));
         }
         let max = self.settings.max_bytes;
-        if response
-            .content_length()
-            .is_some_and(|len| len > max as u64)
-        {
+        let declared = response
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > max as u64) {
             return Err(JwksError::TooLarge(max));
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| JwksError::Fetch(e.without_url().to_string()))?
-        {
-            if body.len() + chunk.len() > max {
-                return Err(JwksError::TooLarge(max));
+        match Limited::new(response.into_body(), max).collect().await {
+            Ok(body) => Ok(body.to_bytes()),
+            Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+                Err(JwksError::TooLarge(max))
             }
-            body.extend_from_slice(&chunk);
+            Err(error) => Err(JwksError::Fetch(error.to_string())),
         }
-        parse_jwks(&body)
     }
+}
+
+/// An error and its sources on one line (hyper's top-level errors say little on their own).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// The RSA signing keys of a JWKS document, by `kid`. Zendesk's keys carry no `alg`; the

@@ -18,6 +18,7 @@ pub mod env;
 mod error;
 mod help_center;
 mod jwks;
+pub mod logging;
 mod secrets;
 mod token;
 mod zaf;

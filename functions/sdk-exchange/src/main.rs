@@ -5,7 +5,7 @@ use sdk_exchange::{ResolverConfig, SdkConfig, SdkExchange, SharedSecretSource};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    zendesk_jwt::logging::init();
     let config = SdkConfig::from_env()?;
     let aws = zendesk_jwt::aws::load().await;
     let secrets = matches!(config.secret, SharedSecretSource::SecretId(_))

@@ -5,7 +5,7 @@ use sidebar::{PublicKeySource, Sidebar, SidebarConfig};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    zendesk_jwt::logging::init();
     let config = SidebarConfig::from_env()?;
     let secrets = match config.public_key {
         PublicKeySource::SecretId(_) => {

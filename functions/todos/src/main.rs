@@ -7,7 +7,7 @@ use todos::{Todos, TodosConfig, service};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    zendesk_jwt::logging::init();
     let config = TodosConfig::from_env()?;
     let aws = zendesk_jwt::aws::load().await;
     let todos = Arc::new(Todos::new(&config, aws_sdk_dynamodb::Client::new(&aws)));

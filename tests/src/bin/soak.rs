@@ -68,7 +68,7 @@ fn main() {
 
 /// The child process: the three functions on `PORT`, configured from the environment.
 async fn serve() {
-    lambda_http::tracing::init_default_subscriber();
+    zendesk_jwt::logging::init();
     let functions = devserver::Functions::from_env()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
