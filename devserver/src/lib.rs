@@ -50,14 +50,14 @@ pub struct Functions {
 
 impl Functions {
     /// The three functions configured from the environment exactly as their Lambda `main`s
-    /// configure them, with AWS clients built once from [`zendesk_jwt::aws::load`].
+    /// configure them, with AWS clients built once from [`zendesk_jwt::aws::from_env`].
     pub async fn from_env() -> Result<Self, ConfigError> {
         let sidebar_config = SidebarConfig::from_env()?;
         let todos_config = TodosConfig::from_env()?;
         let sdk_config = SdkConfig::from_env()?;
-        let aws = zendesk_jwt::aws::load().await;
-        let secrets = aws_sdk_secretsmanager::Client::new(&aws);
-        let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+        let aws = zendesk_jwt::aws::from_env()?;
+        let secrets = zendesk_jwt::aws::secrets_manager(&aws);
+        let dynamodb = zendesk_jwt::aws::dynamodb(&aws);
         Ok(Self {
             sidebar: Arc::new(Sidebar::new(
                 &sidebar_config,

@@ -35,10 +35,10 @@ async fn main() -> Result<(), Error> {
     let env = DevEnvironment::load_or_create(dev_dir())?;
     match args.as_slice() {
         ["init"] => {
-            let aws = zendesk_jwt::aws::load().await;
+            let aws = zendesk_jwt::aws::from_env()?;
             env.provision(
-                &aws_sdk_dynamodb::Client::new(&aws),
-                &aws_sdk_secretsmanager::Client::new(&aws),
+                &zendesk_jwt::aws::dynamodb(&aws),
+                &zendesk_jwt::aws::secrets_manager(&aws),
             )
             .await?;
             eprintln!(
@@ -61,10 +61,10 @@ async fn main() -> Result<(), Error> {
         }
         ["mint", "idp"] => println!("{}", env.idp_token("demo-user-1", 3600)),
         ["mint", "sdk"] => {
-            let aws = zendesk_jwt::aws::load().await;
+            let aws = zendesk_jwt::aws::from_env()?;
             println!(
                 "{}",
-                env.mint_user_token(&aws_sdk_dynamodb::Client::new(&aws))
+                env.mint_user_token(&zendesk_jwt::aws::dynamodb(&aws))
                     .await?
             );
         }

@@ -62,7 +62,9 @@ fn service_env(name: &str) -> String {
 pub async fn aws() -> aws_config::SdkConfig {
     service_env("AWS_ENDPOINT_URL_DYNAMODB");
     service_env("AWS_ENDPOINT_URL_SECRETS_MANAGER");
-    zendesk_jwt::aws::loader()
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(zendesk_jwt::aws::timeout_config())
+        .retry_config(zendesk_jwt::aws::retry_config())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "local", "local", None, None, "tests",
@@ -580,7 +582,9 @@ impl Drop for LocalProcess {
 /// AWS configuration with the functions' timeouts and retries and every service at `endpoint`
 /// (a dedicated local process), whatever `AWS_ENDPOINT_URL_*` say.
 pub async fn aws_at(endpoint: &str) -> aws_config::SdkConfig {
-    zendesk_jwt::aws::loader()
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(zendesk_jwt::aws::timeout_config())
+        .retry_config(zendesk_jwt::aws::retry_config())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "local", "local", None, None, "tests",

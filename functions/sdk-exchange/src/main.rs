@@ -7,11 +7,11 @@ use sdk_exchange::{ResolverConfig, SdkConfig, SdkExchange, SharedSecretSource};
 async fn main() -> Result<(), Error> {
     zendesk_jwt::logging::init();
     let config = SdkConfig::from_env()?;
-    let aws = zendesk_jwt::aws::load().await;
+    let aws = zendesk_jwt::aws::from_env()?;
     let secrets = matches!(config.secret, SharedSecretSource::SecretId(_))
-        .then(|| aws_sdk_secretsmanager::Client::new(&aws));
+        .then(|| zendesk_jwt::aws::secrets_manager(&aws));
     let dynamodb = matches!(config.resolver, ResolverConfig::Table { .. })
-        .then(|| aws_sdk_dynamodb::Client::new(&aws));
+        .then(|| zendesk_jwt::aws::dynamodb(&aws));
     let exchange = SdkExchange::new(&config, secrets, dynamodb);
     run(service_fn(|req| async {
         Ok::<_, Error>(exchange.handle(req).await)

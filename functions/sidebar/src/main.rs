@@ -9,8 +9,8 @@ async fn main() -> Result<(), Error> {
     let config = SidebarConfig::from_env()?;
     let secrets = match config.public_key {
         PublicKeySource::SecretId(_) => {
-            let aws = zendesk_jwt::aws::load().await;
-            Some(aws_sdk_secretsmanager::Client::new(&aws))
+            let aws = zendesk_jwt::aws::from_env()?;
+            Some(zendesk_jwt::aws::secrets_manager(&aws))
         }
         PublicKeySource::Pem(_) => None,
     };

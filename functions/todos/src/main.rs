@@ -9,7 +9,7 @@ use todos::{Todos, TodosConfig, service};
 async fn main() -> Result<(), Error> {
     zendesk_jwt::logging::init();
     let config = TodosConfig::from_env()?;
-    let aws = zendesk_jwt::aws::load().await;
-    let todos = Arc::new(Todos::new(&config, aws_sdk_dynamodb::Client::new(&aws)));
+    let aws = zendesk_jwt::aws::from_env()?;
+    let todos = Arc::new(Todos::new(&config, zendesk_jwt::aws::dynamodb(&aws)));
     run(service(todos)).await
 }
