@@ -242,7 +242,9 @@ impl DevEnvironment {
     }
 }
 
-async fn create_table(
+/// Create an on-demand table with string partition key `pk` and optional numeric sort key
+/// `sk`; an existing table of that name is left as it is.
+pub async fn create_table(
     client: &aws_sdk_dynamodb::Client,
     name: &str,
     pk: &str,

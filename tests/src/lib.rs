@@ -10,9 +10,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use bytes::Bytes;
 use devserver::devkeys::DevKey;
 use http_body_util::Full;
@@ -92,47 +89,9 @@ pub fn unique(prefix: &str) -> String {
 /// name. Fails the test if DynamoDB Local cannot be reached.
 pub async fn create_table(client: &aws_sdk_dynamodb::Client, pk: &str, sk: Option<&str>) -> String {
     let name = unique("table");
-    let mut request = client
-        .create_table()
-        .table_name(&name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(pk)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(pk)
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        );
-    if let Some(sk) = sk {
-        request = request
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(sk)
-                    .attribute_type(ScalarAttributeType::N)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name(sk)
-                    .key_type(KeyType::Range)
-                    .build()
-                    .unwrap(),
-            );
-    }
-    request.send().await.unwrap_or_else(|e| {
-        panic!(
-            "DynamoDB Local refused CreateTable: {}",
-            aws_sdk_dynamodb::error::DisplayErrorContext(e)
-        )
-    });
+    devserver::dev::create_table(client, &name, pk, sk)
+        .await
+        .unwrap_or_else(|e| panic!("DynamoDB Local refused CreateTable: {e}"));
     name
 }
 
