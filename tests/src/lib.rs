@@ -59,6 +59,11 @@ fn service_env(name: &str) -> String {
 pub async fn aws() -> aws_config::SdkConfig {
     service_env("AWS_ENDPOINT_URL_DYNAMODB");
     service_env("AWS_ENDPOINT_URL_SECRETS_MANAGER");
+    local_loader().load().await
+}
+
+/// The functions' timeouts and retries, the local services' dummy region and credentials.
+fn local_loader() -> aws_config::ConfigLoader {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .timeout_config(zendesk_jwt::aws::timeout_config())
         .retry_config(zendesk_jwt::aws::retry_config())
@@ -66,8 +71,6 @@ pub async fn aws() -> aws_config::SdkConfig {
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "local", "local", None, None, "tests",
         ))
-        .load()
-        .await
 }
 
 /// A DynamoDB client for DynamoDB Local.
@@ -541,16 +544,7 @@ impl Drop for LocalProcess {
 /// AWS configuration with the functions' timeouts and retries and every service at `endpoint`
 /// (a dedicated local process), whatever `AWS_ENDPOINT_URL_*` say.
 pub async fn aws_at(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .timeout_config(zendesk_jwt::aws::timeout_config())
-        .retry_config(zendesk_jwt::aws::retry_config())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "local", "local", None, None, "tests",
-        ))
-        .endpoint_url(endpoint)
-        .load()
-        .await
+    local_loader().endpoint_url(endpoint).load().await
 }
 
 /// A DynamoDB client for the DynamoDB Local at `endpoint`.
