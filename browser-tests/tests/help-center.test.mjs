@@ -136,6 +136,42 @@ describe('help center to-do page', () => {
     await context.close();
   });
 
+  it('stores an add once when its answer was lost and Add is pressed again', async () => {
+    const { context, page, seen } = await openPage(browser, helpCenterUrl({ user: newUserId() }));
+    await waitForItems(page, []);
+    // The first add reaches the API and is stored, but its answer never reaches the page.
+    const keys = [];
+    let lose = true;
+    await page.route('**/todo_items', async (route) => {
+      const request = route.request();
+      if (request.method() !== 'POST') return route.continue();
+      keys.push(request.headers()['idempotency-key']);
+      if (!lose) return route.continue();
+      lose = false;
+      const stored = await route.fetch();
+      assert.equal(stored.status(), 201, 'the API stored the first add');
+      return route.abort('connectionreset');
+    });
+    await addItem(page, 'Pay the rent');
+    await page.getByRole('alert').getByText('The to-do service could not be reached. Check your connection and try again.').waitFor();
+    assert.equal(await page.getByLabel('New to-do item').inputValue(), 'Pay the rent', 'the text stays in the field');
+    // The person presses Add again: the same add, with the same key, is answered as made.
+    await page.getByRole('button', { name: 'Add item' }).click();
+    await waitForItems(page, ['Pay the rent']);
+    assert.equal(keys.length, 2);
+    assert.match(keys[0], /^[0-9a-f-]{32,36}$/, 'the add carried an Idempotency-Key');
+    assert.equal(keys[1], keys[0], 'the retry reused it');
+    await page.reload();
+    await waitForItems(page, ['Pay the rent']);
+    // A new add (other text) gets a new key.
+    await addItem(page, 'Water the plants');
+    await waitForItems(page, ['Pay the rent', 'Water the plants']);
+    assert.equal(keys.length, 3);
+    assert.notEqual(keys[2], keys[0]);
+    assert.deepEqual(seen.errors, []);
+    await context.close();
+  });
+
   it('says so when the to-do API cannot be reached', async () => {
     const api = `http://127.0.0.1:${await closedPort()}`;
     const { context, page } = await openPage(browser, helpCenterUrl({ user: newUserId(), api }));

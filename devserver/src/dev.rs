@@ -166,7 +166,7 @@ impl DevEnvironment {
         dynamodb: &aws_sdk_dynamodb::Client,
         secrets: &aws_sdk_secretsmanager::Client,
     ) -> Result<(), String> {
-        create_table(dynamodb, TODOS_TABLE, "owner", Some("id")).await?;
+        create_table(dynamodb, TODOS_TABLE, "owner", None).await?;
         create_table(dynamodb, USER_TOKENS_TABLE, "token_hash", None).await?;
         let ttl = dynamodb
             .update_time_to_live()

@@ -18,6 +18,9 @@ use hyper_util::rt::TokioIo;
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 
+mod dynamodb_proxy;
+pub use dynamodb_proxy::{DynamoDbProxy, ProxyMode};
+
 /// The subdomain every test account uses.
 pub const SUBDOMAIN: &str = "acme";
 /// The app installation id of the sidebar tests.
@@ -43,6 +46,12 @@ pub fn keys() -> &'static TestKeys {
         rotated: DevKey::generate("hc-2"),
         rogue: DevKey::generate("hc-1"),
     })
+}
+
+/// The endpoint of a local service from its `AWS_ENDPOINT_URL_*` variable; fails the test with a
+/// message saying how to run the tests when it is not set.
+pub fn service_endpoint(name: &str) -> String {
+    service_env(name)
 }
 
 fn service_env(name: &str) -> String {

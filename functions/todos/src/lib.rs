@@ -23,7 +23,10 @@ use zendesk_jwt::{
 };
 
 pub use item::{MAX_SAFE_INTEGER, MAX_VALUE_CHARS, TodoId, TodoItem, TodoValue};
-pub use store::{StoreError, TodoStore};
+pub use store::{
+    Added, IDEMPOTENCY_WINDOW, IdempotencyKey, MAX_ITEMS_LIMIT, MAX_VALUE_BYTES_PER_USER,
+    StoreError, TodoStore,
+};
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -41,7 +44,7 @@ pub struct TodosConfig {
     /// `ALLOWED_ORIGINS`: comma-separated help center origins allowed by CORS, such as
     /// `https://acme.zendesk.com,https://help.acme.com`. Never `*`.
     pub allowed_origins: Vec<String>,
-    /// `MAX_ITEMS_PER_USER` (default 500).
+    /// `MAX_ITEMS_PER_USER` (default 500, at most [`MAX_ITEMS_LIMIT`]).
     pub max_items: u32,
     /// `JWKS_COOLDOWN_SECONDS` (default 30), `JWKS_TIMEOUT_MS` (default 3000),
     /// `JWKS_MAX_BYTES` (default 65536).
@@ -69,12 +72,21 @@ impl TodosConfig {
         let allowed_origins = parse_origins(&env.required("ALLOWED_ORIGINS")?)
             .map_err(|problem| ConfigError::new("ALLOWED_ORIGINS", problem))?;
         let leeway = env.leeway()?;
+        let max_items = env.parsed_or("MAX_ITEMS_PER_USER", 500)?;
+        if !(1..=MAX_ITEMS_LIMIT).contains(&max_items) {
+            return Err(ConfigError::new(
+                "MAX_ITEMS_PER_USER",
+                format!(
+                    "must be between 1 and {MAX_ITEMS_LIMIT} (one user's items share one DynamoDB item)"
+                ),
+            ));
+        }
         Ok(Self {
             subdomain,
             table: env.required("TODOS_TABLE")?,
             jwks_url,
             allowed_origins,
-            max_items: env.parsed_or("MAX_ITEMS_PER_USER", 500)?,
+            max_items,
             jwks: env.jwks_settings()?,
             leeway,
         })
@@ -116,6 +128,19 @@ pub struct Todos {
     store: TodoStore,
 }
 
+/// The header a client sends with an add to make its retries safe.
+pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+/// The header on the answer to an add that had been made before with the same key.
+pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+/// A successful answer: the caller's list after the call.
+struct Answer {
+    status: StatusCode,
+    items: Vec<TodoItem>,
+    /// An add repeated with the same idempotency key: nothing changed.
+    replayed: bool,
+}
+
 #[derive(Deserialize)]
 struct NewItem {
     value: serde_json::Value,
@@ -146,29 +171,44 @@ impl Todos {
     /// Answer one request (CORS aside, see [`service`]). Every expected failure is a response.
     pub async fn handle(&self, req: Request) -> Response<Body> {
         match self.respond(&req).await {
-            Ok((status, items)) => json_response(status, &json!({ "todo_items": items })),
+            Ok(answer) => {
+                let mut response =
+                    json_response(answer.status, &json!({ "todo_items": answer.items }));
+                if answer.replayed {
+                    response
+                        .headers_mut()
+                        .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+                }
+                response
+            }
             Err(error) => error.into_response(),
         }
     }
 
-    async fn respond(&self, req: &Request) -> Result<(StatusCode, Vec<TodoItem>), TodoError> {
+    /// One DynamoDB request per call: each store operation answers the list as it leaves it.
+    async fn respond(&self, req: &Request) -> Result<Answer, TodoError> {
         let route = route(req.method(), req.uri().path())?;
         let user = self.authenticate(req).await?;
         let owner = format!("{}#{}", self.subdomain, user.user_id);
-        let status = match route {
-            Route::List => StatusCode::OK,
+        let answer = |status, items| Answer {
+            status,
+            items,
+            replayed: false,
+        };
+        Ok(match route {
+            Route::List => answer(StatusCode::OK, self.store.list(&owner).await?),
             Route::Add => {
                 let value = parse_new_item(req)?;
-                self.store.add(&owner, &value).await?;
-                StatusCode::CREATED
+                let key = idempotency_key(req)?;
+                let added = self.store.add(&owner, &value, key.as_ref()).await?;
+                Answer {
+                    replayed: added.replayed,
+                    ..answer(StatusCode::CREATED, added.items)
+                }
             }
             Route::Delete(None) => return Err(TodoError::NotFound("No such to-do item")),
-            Route::Delete(Some(id)) => {
-                self.store.delete(&owner, id).await?;
-                StatusCode::OK
-            }
-        };
-        Ok((status, self.store.list(&owner).await?))
+            Route::Delete(Some(id)) => answer(StatusCode::OK, self.store.delete(&owner, id).await?),
+        })
     }
 
     async fn authenticate(&self, req: &Request) -> Result<zendesk_jwt::HelpCenterUser, TodoError> {
@@ -207,6 +247,12 @@ pub enum TodoError {
     /// 409: the user already has the most items allowed.
     #[error("You have reached the maximum number of to-do items; delete one first")]
     LimitReached,
+    /// 409: the new item does not fit in the user's storage (the values' bytes).
+    #[error("Your to-do items have reached the storage limit of 300,000 bytes; delete some first")]
+    StorageFull,
+    /// 422: the `Idempotency-Key` was used for another item within the last 24 hours.
+    #[error("This Idempotency-Key was already used for a different item; send a new key")]
+    KeyReused,
     /// 413: the body is larger than 16 KiB.
     #[error("The request body must be at most 16 KiB")]
     TooLarge,
@@ -229,7 +275,8 @@ impl TodoError {
             TodoError::BadRequest(_) => StatusCode::BAD_REQUEST,
             TodoError::NotFound(_) => StatusCode::NOT_FOUND,
             TodoError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            TodoError::LimitReached => StatusCode::CONFLICT,
+            TodoError::LimitReached | TodoError::StorageFull => StatusCode::CONFLICT,
+            TodoError::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             TodoError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             TodoError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             TodoError::OriginNotAllowed => StatusCode::FORBIDDEN,
@@ -262,6 +309,8 @@ impl From<StoreError> for TodoError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::LimitReached => TodoError::LimitReached,
+            StoreError::BudgetExhausted => TodoError::StorageFull,
+            StoreError::KeyReused => TodoError::KeyReused,
             StoreError::Unavailable(reason) => {
                 tracing::error!(%reason, "the to-do store is unavailable");
                 TodoError::Unavailable
@@ -328,6 +377,21 @@ fn parse_new_item(req: &Request) -> Result<TodoValue, TodoError> {
     TodoValue::parse(value).map_err(TodoError::BadRequest)
 }
 
+/// The `Idempotency-Key` of an add, if the client sent one.
+fn idempotency_key(req: &Request) -> Result<Option<IdempotencyKey>, TodoError> {
+    let Some(value) = req.headers().get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(IdempotencyKey::parse)
+        .map(Some)
+        .ok_or(TodoError::BadRequest(
+            "Idempotency-Key must be 1 to 64 letters, digits, '-', '_', '.' or ':'",
+        ))
+}
+
 fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
     Response::builder()
         .status(status)
@@ -346,8 +410,8 @@ pub fn cors_layer(allowed_origins: &[String]) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET, Method::POST, Method::DELETE])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-        .expose_headers([HeaderName::from_static("www-authenticate")])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, IDEMPOTENCY_KEY])
+        .expose_headers([header::WWW_AUTHENTICATE, IDEMPOTENT_REPLAYED])
         .max_age(Duration::from_secs(600))
 }
 

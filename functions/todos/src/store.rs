@@ -1,28 +1,54 @@
-//! The to-do items in DynamoDB.
+//! The to-do items in DynamoDB: one item per user, so that every API call is one request.
 //!
-//! Table layout (see the README): partition key `owner` (S) = `{subdomain}#{userId}`, sort key
-//! `id` (N). Each user's partition also holds one counter item with `id = 0` whose `item_count`
-//! is the number of items, so the per-user cap holds under concurrent writes: adding an item is
-//! one transaction (increment the counter only while it is below the cap + put the item only if
-//! its id is new), deleting one is the mirror image.
+//! Table layout (see the README): partition key `owner` (S) = `{subdomain}#{userId}`, no sort
+//! key. A user's item holds
+//! * `t{id}` (S): the value of the to-do `id`, and `n{id}` (N): its size in UTF-8 bytes;
+//! * `item_count` (N) and `value_bytes` (N): the totals the per-user limits are checked on;
+//! * `k{idempotency key}` (M: `h` the value's hash, `e` the expiry in epoch seconds): the adds
+//!   made with an `Idempotency-Key` header in the last [`IDEMPOTENCY_WINDOW`].
+//!
+//! * list: `GetItem` (strongly consistent);
+//! * add: one conditional `UpdateItem` that sets the to-do, its size, the totals and the key
+//!   record, and answers the new item (`ALL_NEW`). When the condition fails, DynamoDB answers
+//!   the item as it was (`ReturnValuesOnConditionCheckFailure = ALL_OLD`), which tells why:
+//!   the limit, the byte budget, a replayed key, or this very write applied by an earlier
+//!   attempt whose answer was lost;
+//! * delete: one conditional `UpdateItem` that removes the to-do and its size from the totals;
+//!   for an absent id the failed condition answers the current list.
+//!
+//! A single item is updated atomically, and DynamoDB applies the updates of one item one at a
+//! time, so the limits hold exactly under concurrent writes without transactions or retries.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use crate::item::{TodoId, TodoItem, TodoValue};
 
-/// The sort key of the per-user counter item; real ids are never 0.
-const COUNTER_ID: &str = "0";
 /// Ids count milliseconds since 2024-01-01 times 4096, plus 12 random bits: ordered by creation,
 /// unique across Lambda instances, and below 2^53 until the year 2092.
 const ID_EPOCH_MS: u64 = 1_704_067_200_000;
-/// How often a write is tried when it collides with another one on the same user.
-const MAX_ATTEMPTS: u32 = 12;
+/// How often an add is tried when its new id happens to be taken already (12 random bits in the
+/// same millisecond for the same user: practically never twice).
+const MAX_ATTEMPTS: u32 = 4;
+/// How long an `Idempotency-Key` is remembered: a retried add within this window is answered
+/// with the list as it is, and never adds a second item.
+pub const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
+/// When a user's item holds more key records than this, the expired ones (and the oldest,
+/// down to [`KEYS_KEPT`]) are removed, so the records never outgrow their share of the item.
+const MAX_KEY_RECORDS: usize = 100;
+/// Key records kept by a clean-up: the newest ones.
+const KEYS_KEPT: usize = 64;
+/// The per-user byte budget for the items' values (UTF-8). A user's items are one DynamoDB item,
+/// which DynamoDB caps at 400 KB; this leaves room for ids, sizes and key records.
+pub const MAX_VALUE_BYTES_PER_USER: u64 = 300_000;
+/// The largest item cap the byte budget has room for (each to-do also costs about 40 bytes of
+/// attribute names and size).
+pub const MAX_ITEMS_LIMIT: u32 = 1_000;
 
 /// A failure of the store.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +56,12 @@ pub enum StoreError {
     /// The user already has the most items allowed (409).
     #[error("the item limit is reached")]
     LimitReached,
+    /// The new value does not fit in the user's byte budget (409).
+    #[error("the byte budget is used up")]
+    BudgetExhausted,
+    /// The idempotency key was used for a different value within the window (422).
+    #[error("the idempotency key was used for another value")]
+    KeyReused,
     /// DynamoDB failed or could not be reached (503).
     #[error("DynamoDB: {0}")]
     Unavailable(String),
@@ -43,13 +75,45 @@ where
     StoreError::Unavailable(DisplayErrorContext(error).to_string())
 }
 
-/// Reads and writes one table of to-do items.
+/// An `Idempotency-Key`: 1 to 64 characters among letters, digits, `-`, `_`, `.` and `:`
+/// (a UUID fits).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// Validate a header value.
+    pub fn parse(value: &str) -> Option<Self> {
+        let valid = (1..=64).contains(&value.len())
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+        valid.then(|| Self(value.to_owned()))
+    }
+
+    fn attribute(&self) -> String {
+        format!("k{}", self.0)
+    }
+}
+
+/// The result of an add.
+#[derive(Debug)]
+pub struct Added {
+    /// The user's items after the add, oldest first.
+    pub items: Vec<TodoItem>,
+    /// True when the add had been made before with the same idempotency key, and this one
+    /// changed nothing.
+    pub replayed: bool,
+}
+
+/// Reads and writes one table of to-do lists, one item per user.
 #[derive(Clone)]
 pub struct TodoStore {
     client: Client,
     table: String,
     max_items: u32,
 }
+
+type Item = HashMap<String, AttributeValue>;
 
 impl TodoStore {
     /// A store over `table`, allowing at most `max_items` per user.
@@ -61,153 +125,296 @@ impl TodoStore {
         }
     }
 
-    /// The user's items, oldest first.
-    pub async fn list(&self, owner: &str) -> Result<Vec<TodoItem>, StoreError> {
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#owner = :owner AND #id > :counter")
-            .expression_attribute_names("#owner", "owner")
-            .expression_attribute_names("#id", "id")
-            .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()))
-            .expression_attribute_values(":counter", AttributeValue::N(COUNTER_ID.to_owned()))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send();
-        let mut items = Vec::new();
-        while let Some(item) = pages.next().await {
-            let item = item.map_err(unavailable)?;
-            match TodoItem::try_from(&item) {
-                Ok(todo) => items.push(todo),
-                Err(problem) => tracing::warn!(problem, "skipping a malformed to-do item"),
-            }
-        }
-        Ok(items)
+    fn key(&self, owner: &str) -> (String, AttributeValue) {
+        ("owner".to_owned(), AttributeValue::S(owner.to_owned()))
     }
 
-    /// Add an item for `owner`, unless that would exceed the limit.
-    pub async fn add(&self, owner: &str, value: &TodoValue) -> Result<TodoId, StoreError> {
-        for attempt in 0..MAX_ATTEMPTS {
+    /// The user's items, oldest first.
+    pub async fn list(&self, owner: &str) -> Result<Vec<TodoItem>, StoreError> {
+        let (name, value) = self.key(owner);
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(name, value)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(output.item.as_ref().map(items_of).unwrap_or_default())
+    }
+
+    /// Add an item for `owner`, unless that would exceed the item limit or the byte budget.
+    /// With an idempotency key, an add already made with it (and the same value) within
+    /// [`IDEMPOTENCY_WINDOW`] is not made again.
+    pub async fn add(
+        &self,
+        owner: &str,
+        value: &TodoValue,
+        idempotency: Option<&IdempotencyKey>,
+    ) -> Result<Added, StoreError> {
+        let bytes = value.as_str().len() as u64;
+        if bytes > MAX_VALUE_BYTES_PER_USER {
+            return Err(StoreError::BudgetExhausted);
+        }
+        let hash = value_hash(value.as_str());
+        let now = epoch_seconds();
+        for _ in 0..MAX_ATTEMPTS {
             let id = new_id();
-            let count_up = Update::builder()
+            let (key_name, key_value) = self.key(owner);
+            let mut update = self
+                .client
+                .update_item()
                 .table_name(&self.table)
-                .key("owner", AttributeValue::S(owner.to_owned()))
-                .key("id", AttributeValue::N(COUNTER_ID.to_owned()))
-                .update_expression("SET item_count = if_not_exists(item_count, :zero) + :one")
-                .condition_expression("attribute_not_exists(item_count) OR item_count < :max")
+                .key(key_name, key_value)
+                .expression_attribute_names("#t", format!("t{id}"))
+                .expression_attribute_names("#n", format!("n{id}"))
+                .expression_attribute_values(":value", AttributeValue::S(value.as_str().into()))
+                .expression_attribute_values(":bytes", AttributeValue::N(bytes.to_string()))
                 .expression_attribute_values(":zero", AttributeValue::N("0".into()))
                 .expression_attribute_values(":one", AttributeValue::N("1".into()))
                 .expression_attribute_values(":max", AttributeValue::N(self.max_items.to_string()))
-                .build()
-                .expect("table, key and update expression are set");
-            let put = Put::builder()
-                .table_name(&self.table)
-                .item("owner", AttributeValue::S(owner.to_owned()))
-                .item("id", AttributeValue::N(id.to_string()))
-                .item("value", AttributeValue::S(value.as_str().to_owned()))
-                .condition_expression("attribute_not_exists(id)")
-                .build()
-                .expect("table and item are set");
-            let result = self
-                .client
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().update(count_up).build())
-                .transact_items(TransactWriteItem::builder().put(put).build())
+                .expression_attribute_values(
+                    ":room",
+                    AttributeValue::N((MAX_VALUE_BYTES_PER_USER - bytes).to_string()),
+                )
+                .return_values(ReturnValue::AllNew)
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                );
+            let mut set = "SET #t = :value, #n = :bytes, \
+                item_count = if_not_exists(item_count, :zero) + :one, \
+                value_bytes = if_not_exists(value_bytes, :zero) + :bytes"
+                .to_owned();
+            let mut condition = "attribute_not_exists(#t) \
+                AND (attribute_not_exists(item_count) OR item_count < :max) \
+                AND (attribute_not_exists(value_bytes) OR value_bytes <= :room)"
+                .to_owned();
+            if let Some(key) = idempotency {
+                set.push_str(", #k = :record");
+                // An expired record may be reused; a live one means the add was made already.
+                condition.push_str(" AND (attribute_not_exists(#k) OR #k.#e < :now)");
+                update = update
+                    .expression_attribute_names("#k", key.attribute())
+                    .expression_attribute_names("#e", "e")
+                    .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+                    .expression_attribute_values(
+                        ":record",
+                        AttributeValue::M(HashMap::from([
+                            ("h".to_owned(), AttributeValue::S(hash.clone())),
+                            (
+                                "e".to_owned(),
+                                AttributeValue::N((now + IDEMPOTENCY_WINDOW.as_secs()).to_string()),
+                            ),
+                        ])),
+                    );
+            }
+            let result = update
+                .update_expression(set)
+                .condition_expression(condition)
                 .send()
                 .await;
-            match result {
-                Ok(_) => return Ok(id),
-                Err(error) => match cancellation(&error) {
-                    // The counter's condition failed: the user is at the limit.
-                    Some(reasons)
-                        if reasons.first().map(String::as_str)
-                            == Some("ConditionalCheckFailed") =>
-                    {
-                        return Err(StoreError::LimitReached);
-                    }
-                    // The new id was taken (a collision) or another write held the counter: retry.
-                    Some(_) => backoff(attempt).await,
+            let old = match result {
+                Ok(output) => {
+                    let item = output.attributes.unwrap_or_default();
+                    self.clean_up_keys(owner, &item, now).await;
+                    return Ok(Added {
+                        items: items_of(&item),
+                        replayed: false,
+                    });
+                }
+                Err(error) => match condition_failed(&error) {
+                    Some(old) => old,
                     None => return Err(unavailable(error)),
                 },
+            };
+            // The condition failed: the item as it was says why.
+            if old.get(&format!("t{id}")).and_then(|v| v.as_s().ok())
+                == Some(&value.as_str().into())
+            {
+                // This very write was applied by an earlier attempt of the SDK's whose answer
+                // was lost; its retry found the id taken. The add is done.
+                return Ok(Added {
+                    items: items_of(&old),
+                    replayed: false,
+                });
             }
+            if let Some(key) = idempotency
+                && let Some((recorded, expires)) = key_record(&old, &key.attribute())
+                && expires >= now
+            {
+                return if recorded == hash {
+                    Ok(Added {
+                        items: items_of(&old),
+                        replayed: true,
+                    })
+                } else {
+                    Err(StoreError::KeyReused)
+                };
+            }
+            if number(&old, "item_count").is_some_and(|count| count >= u64::from(self.max_items)) {
+                return Err(StoreError::LimitReached);
+            }
+            if number(&old, "value_bytes")
+                .is_some_and(|used| used > MAX_VALUE_BYTES_PER_USER - bytes)
+            {
+                return Err(StoreError::BudgetExhausted);
+            }
+            // Otherwise the new id was taken (or the item changed under us): a new id, again.
         }
         Err(StoreError::Unavailable(
-            "too many concurrent writes for this user; try again".into(),
+            "no free item id after several attempts".into(),
         ))
     }
 
-    /// Delete the item `id` of `owner`; an absent item is not an error.
-    pub async fn delete(&self, owner: &str, id: TodoId) -> Result<(), StoreError> {
-        for attempt in 0..MAX_ATTEMPTS {
-            let delete = Delete::builder()
-                .table_name(&self.table)
-                .key("owner", AttributeValue::S(owner.to_owned()))
-                .key("id", AttributeValue::N(id.to_string()))
-                .condition_expression("attribute_exists(id)")
-                .build()
-                .expect("table and key are set");
-            let count_down = Update::builder()
-                .table_name(&self.table)
-                .key("owner", AttributeValue::S(owner.to_owned()))
-                .key("id", AttributeValue::N(COUNTER_ID.to_owned()))
-                .update_expression("SET item_count = item_count - :one")
-                .condition_expression("item_count >= :one")
-                .expression_attribute_values(":one", AttributeValue::N("1".into()))
-                .build()
-                .expect("table, key and update expression are set");
-            let result = self
-                .client
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().delete(delete).build())
-                .transact_items(TransactWriteItem::builder().update(count_down).build())
-                .send()
-                .await;
-            match result {
-                Ok(_) => return Ok(()),
-                Err(error) => match cancellation(&error) {
-                    Some(reasons)
-                        if reasons.first().map(String::as_str)
-                            == Some("ConditionalCheckFailed") =>
-                    {
-                        // No such item (for this user): deleting it again is harmless.
-                        return Ok(());
-                    }
-                    Some(_) => backoff(attempt).await,
-                    None => return Err(unavailable(error)),
-                },
+    /// Delete the item `id` of `owner` and answer the items left; an absent item is not an
+    /// error.
+    pub async fn delete(&self, owner: &str, id: TodoId) -> Result<Vec<TodoItem>, StoreError> {
+        let (key_name, key_value) = self.key(owner);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(key_name, key_value)
+            .update_expression(
+                "REMOVE #t, #n SET item_count = item_count - :one, value_bytes = value_bytes - #n",
+            )
+            .condition_expression("attribute_exists(#t)")
+            .expression_attribute_names("#t", format!("t{id}"))
+            .expression_attribute_names("#n", format!("n{id}"))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(output.attributes.as_ref().map(items_of).unwrap_or_default()),
+            // No such item (for this user): deleting it again is harmless; the list as it is.
+            Err(error) => match condition_failed(&error) {
+                Some(old) => Ok(items_of(&old)),
+                None => Err(unavailable(error)),
+            },
+        }
+    }
+
+    /// Remove expired key records, and the oldest beyond [`KEYS_KEPT`], once the item holds more
+    /// than [`MAX_KEY_RECORDS`]. A second request, made about once every 36 keyed adds at most.
+    /// A failure only delays the clean-up to a later add, so it is logged and not answered.
+    async fn clean_up_keys(&self, owner: &str, item: &Item, now: u64) {
+        let mut records: Vec<(&str, u64)> = item
+            .iter()
+            .filter(|(name, _)| name.starts_with('k'))
+            .filter_map(|(name, value)| {
+                let expires = value.as_m().ok()?.get("e")?.as_n().ok()?.parse().ok()?;
+                Some((name.as_str(), expires))
+            })
+            .collect();
+        if records.len() <= MAX_KEY_RECORDS {
+            return;
+        }
+        // Newest first; keep the live ones among the first KEYS_KEPT.
+        records.sort_by_key(|(_, expires)| std::cmp::Reverse(*expires));
+        let doomed: Vec<(&str, u64)> = records
+            .iter()
+            .enumerate()
+            .filter(|(rank, (_, expires))| *rank >= KEYS_KEPT || *expires < now)
+            .map(|(_, record)| *record)
+            .collect();
+        let (key_name, key_value) = self.key(owner);
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(key_name, key_value)
+            .expression_attribute_names("#e", "e");
+        let mut remove = Vec::with_capacity(doomed.len());
+        let mut conditions = Vec::with_capacity(doomed.len());
+        for (i, (name, expires)) in doomed.iter().enumerate() {
+            // Only if the record is still the one seen (a concurrent add may have renewed it).
+            update = update
+                .expression_attribute_names(format!("#k{i}"), *name)
+                .expression_attribute_values(
+                    format!(":e{i}"),
+                    AttributeValue::N(expires.to_string()),
+                );
+            remove.push(format!("#k{i}"));
+            conditions.push(format!("(attribute_not_exists(#k{i}) OR #k{i}.#e = :e{i})"));
+        }
+        let result = update
+            .update_expression(format!("REMOVE {}", remove.join(", ")))
+            .condition_expression(conditions.join(" AND "))
+            .send()
+            .await;
+        match result {
+            Ok(_) => tracing::debug!(removed = doomed.len(), "idempotency key records cleaned up"),
+            Err(error) => {
+                tracing::debug!(error = %DisplayErrorContext(error), "idempotency key clean-up deferred");
             }
         }
-        Err(StoreError::Unavailable(
-            "too many concurrent writes for this user; try again".into(),
-        ))
     }
 }
 
-/// The cancellation reason codes of a cancelled transaction, in item order (`"None"` for items
-/// that were fine), or `None` when the error is something else.
-fn cancellation<R>(error: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<String>> {
+/// The item as it was when the condition of an `UpdateItem` failed, or `None` for any other
+/// error. An item that did not exist is an empty one.
+fn condition_failed<R>(error: &SdkError<UpdateItemError, R>) -> Option<Item> {
     match error.as_service_error()? {
-        TransactWriteItemsError::TransactionCanceledException(cancel) => Some(
-            cancel
-                .cancellation_reasons()
-                .iter()
-                .map(|r| r.code().unwrap_or("None").to_owned())
-                .collect(),
-        ),
-        TransactWriteItemsError::TransactionInProgressException(_) => {
-            Some(vec!["TransactionInProgress".into()])
+        UpdateItemError::ConditionalCheckFailedException(failed) => {
+            Some(failed.item.clone().unwrap_or_default())
         }
         _ => None,
     }
 }
 
-/// Jittered exponential back-off between attempts: 5 ms, 10 ms, … capped at 160 ms.
-async fn backoff(attempt: u32) {
-    let base = 5u64 << attempt.min(5);
-    let jitter = u64::from(random_u16()) % base.max(1);
-    tokio::time::sleep(Duration::from_millis(base / 2 + jitter)).await;
+fn number(item: &Item, name: &str) -> Option<u64> {
+    item.get(name)?.as_n().ok()?.parse().ok()
+}
+
+/// The value hash and expiry of the key record `name`.
+fn key_record(item: &Item, name: &str) -> Option<(String, u64)> {
+    let record = item.get(name)?.as_m().ok()?;
+    let hash = record.get("h")?.as_s().ok()?.clone();
+    let expires = record.get("e")?.as_n().ok()?.parse().ok()?;
+    Some((hash, expires))
+}
+
+/// The to-dos of a user's item, oldest first (ids grow with time).
+pub fn items_of(item: &Item) -> Vec<TodoItem> {
+    let mut items: Vec<TodoItem> = item
+        .iter()
+        .filter_map(|(name, value)| {
+            let id = name.strip_prefix('t')?;
+            let id = TodoId::parse(id)?;
+            match value.as_s() {
+                Ok(value) => Some(TodoItem {
+                    id,
+                    value: value.clone(),
+                }),
+                Err(_) => {
+                    tracing::warn!(%id, "skipping a malformed to-do item");
+                    None
+                }
+            }
+        })
+        .collect();
+    items.sort_unstable_by_key(|item| item.id);
+    items
+}
+
+/// The first 16 bytes of the value's SHA-256, in hex: enough to tell a retry from a different
+/// add reusing its key.
+fn value_hash(value: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, value.as_bytes());
+    digest.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn epoch_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
 }
 
 fn random_u16() -> u16 {
@@ -230,30 +437,7 @@ fn new_id() -> TodoId {
         .as_millis() as u64;
     let ms = now_ms.saturating_sub(ID_EPOCH_MS);
     let id = (ms << 12) | u64::from(random_u16() & 0x0fff);
-    // Never the counter's id, even in the first millisecond of the epoch.
     TodoId::new(id.max(1)).expect("ids stay below 2^53 until 2092")
-}
-
-/// Item mapping for the to-do items table.
-impl TryFrom<&HashMap<String, AttributeValue>> for TodoItem {
-    type Error = &'static str;
-
-    fn try_from(item: &HashMap<String, AttributeValue>) -> Result<Self, Self::Error> {
-        let id = item
-            .get("id")
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse::<u64>().ok())
-            .and_then(TodoId::new)
-            .ok_or("id is not a valid item id")?;
-        let value = item
-            .get("value")
-            .and_then(|v| v.as_s().ok())
-            .ok_or("value is not a string")?;
-        Ok(TodoItem {
-            id,
-            value: value.clone(),
-        })
-    }
 }
 
 #[cfg(test)]
@@ -267,5 +451,49 @@ mod tests {
         let second = new_id();
         assert!(second.get() > first.get());
         assert!(second.get() < 1 << 53);
+    }
+
+    #[test]
+    fn a_users_item_gives_its_to_dos_oldest_first_and_nothing_else() {
+        let item: Item = HashMap::from([
+            ("owner".into(), AttributeValue::S("acme#1".into())),
+            ("t30".into(), AttributeValue::S("third".into())),
+            ("n30".into(), AttributeValue::N("5".into())),
+            ("t4".into(), AttributeValue::S("first".into())),
+            ("t12".into(), AttributeValue::S("second".into())),
+            ("item_count".into(), AttributeValue::N("3".into())),
+            ("value_bytes".into(), AttributeValue::N("16".into())),
+            ("kabc".into(), AttributeValue::M(HashMap::new())),
+            ("tx".into(), AttributeValue::S("not a to-do".into())),
+            ("t7".into(), AttributeValue::N("7".into())),
+        ]);
+        let values: Vec<(u64, String)> = items_of(&item)
+            .into_iter()
+            .map(|item| (item.id.get(), item.value))
+            .collect();
+        assert_eq!(
+            values,
+            [
+                (4, "first".to_owned()),
+                (12, "second".to_owned()),
+                (30, "third".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn idempotency_keys_are_short_plain_tokens() {
+        assert!(IdempotencyKey::parse("0b7e2c1a-4f7d-4d7e-9d1b-2f0e5b1c9a77").is_some());
+        assert!(IdempotencyKey::parse("add:42.1_x").is_some());
+        for bad in ["", " ", "a b", "ключ", "a\"b", &"x".repeat(65)] {
+            assert_eq!(IdempotencyKey::parse(bad), None, "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn the_value_hash_tells_values_apart() {
+        assert_eq!(value_hash("milk"), value_hash("milk"));
+        assert_ne!(value_hash("milk"), value_hash("milk "));
+        assert_eq!(value_hash("milk").len(), 32);
     }
 }

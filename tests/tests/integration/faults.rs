@@ -94,7 +94,8 @@ async fn exchange(sdk: &SdkExchange, user_token: &str) -> Response<Body> {
 /// The values written by background POSTs, and what each was answered.
 type Outcomes = Vec<(u64, String, u16)>;
 
-/// Keep adding items for users `users` until `stop` is set.
+/// Keep adding items for users `users` until `stop` is set, each with an `Idempotency-Key` of
+/// its own (the value itself, unique per user), as the help center page sends them.
 fn keep_writing(
     todos: Arc<Fixture>,
     users: std::ops::Range<u64>,
@@ -106,7 +107,11 @@ fn keep_writing(
         while !stop.load(std::sync::atomic::Ordering::SeqCst) {
             for user in users.clone() {
                 let value = format!("u{user}-n{n}");
-                let status = todos.add(user, &value).await.status().as_u16();
+                let status = todos
+                    .add_with_key(user, &value, &value)
+                    .await
+                    .status()
+                    .as_u16();
                 outcomes.push((user, value, status));
             }
             n += 1;
@@ -284,8 +289,73 @@ async fn dynamodb_hanging_or_dying_mid_run_is_a_503_and_the_functions_recover_wh
     );
     assert_eq!(todos.counter(1).await, first_user.len() as u64);
     assert_nothing_half_written(&todos, &outcomes).await;
+    // AND WHEN every add that was answered 503 is retried with its key, as a client would,
+    // THEN it is stored exactly once, whether or not the first attempt had been applied.
+    let mut retried = 0;
+    for (user, value, status) in &outcomes {
+        if *status == 503 {
+            let response = todos.add_with_key(*user, value, value).await;
+            assert_eq!(response.status(), 201, "retry of {value}");
+            retried += 1;
+        }
+    }
+    assert!(retried > 0, "some writes met the outage");
+    let retried_outcomes: Outcomes = outcomes
+        .iter()
+        .map(|(user, value, _)| (*user, value.clone(), 201))
+        .collect();
+    assert_nothing_half_written(&todos, &retried_outcomes).await;
     assert_eq!(todos.add(1, "after").await.status(), 201);
     drop(dynamodb_local);
+}
+
+#[tokio::test]
+async fn an_add_whose_answer_is_lost_is_stored_once_when_retried_with_its_key() {
+    // GIVEN the to-do API reaching DynamoDB Local through a proxy that can cut it off
+    // mid-write: DynamoDB applies the write, the answer never arrives.
+    let proxy = DynamoDbProxy::start(&service_endpoint("AWS_ENDPOINT_URL_DYNAMODB")).await;
+    let todos = fixture_on(
+        dynamodb_at(&proxy.endpoint()).await,
+        500,
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(
+        todos.add_with_key(1, "before", "k-before").await.status(),
+        201
+    );
+    proxy.set_mode(ProxyMode::LoseWriteAnswers);
+    // WHEN adds are made while their answers are lost
+    for value in ["keyed 1", "keyed 2", "no key"] {
+        let response = if value == "no key" {
+            todos.add(1, value).await
+        } else {
+            todos.add_with_key(1, value, &value.replace(' ', "-")).await
+        };
+        // THEN the client is told the service is unavailable
+        assert_eq!(response.status(), 503, "{value}");
+    }
+    assert!(proxy.lost_answers() >= 3);
+    // ... though DynamoDB stored every one of them.
+    let stored: Vec<String> = todos.stored(1).await.into_iter().map(|(_, v)| v).collect();
+    assert_eq!(stored, ["before", "keyed 1", "keyed 2", "no key"]);
+    // WHEN the connection is back and the client retries each add as it was sent
+    proxy.set_mode(ProxyMode::Forward);
+    for value in ["keyed 1", "keyed 2"] {
+        let response = todos.add_with_key(1, value, &value.replace(' ', "-")).await;
+        // THEN an add with its key is answered as made, and not made again,
+        assert_eq!(response.status(), 201, "{value}");
+        assert_eq!(header(&response, "idempotent-replayed"), Some("true"));
+    }
+    // while an add without a key is made a second time (the reason the page sends keys).
+    assert_eq!(todos.add(1, "no key").await.status(), 201);
+    let stored: Vec<String> = todos.stored(1).await.into_iter().map(|(_, v)| v).collect();
+    assert_eq!(
+        stored,
+        ["before", "keyed 1", "keyed 2", "no key", "no key"],
+        "every keyed add is stored once"
+    );
+    assert_eq!(todos.counter(1).await, 5);
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ mod harness;
 mod hostile_requests;
 mod http;
 mod jwks;
+mod one_request;
 mod properties;
 mod sdk_exchange;
 mod sidebar;

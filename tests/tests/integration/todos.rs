@@ -1,5 +1,6 @@
 //! The to-do API: authentication, per-user isolation, validation, the cap, concurrency, CORS.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,7 +31,7 @@ pub async fn fixture_on(
     max_items: u32,
     cooldown: Duration,
 ) -> Fixture {
-    let table = create_table(&dynamodb, "owner", Some("id")).await;
+    let table = create_table(&dynamodb, "owner", None).await;
     let jwks = JwksServer::start(devkeys::jwks(&[&keys().primary])).await;
     let config = TodosConfig {
         subdomain: SUBDOMAIN.into(),
@@ -97,45 +98,75 @@ impl Fixture {
             .await
     }
 
-    /// The user's item counter (the item with id 0), read straight from the table.
-    pub async fn counter(&self, user_id: u64) -> u64 {
-        let output = self
-            .dynamodb
+    /// An add with an `Idempotency-Key` header.
+    pub async fn add_with_key(&self, user_id: u64, value: &str, key: &str) -> Response<Body> {
+        let auth = format!("Bearer {}", token_for(user_id));
+        let body = json!({ "value": value }).to_string();
+        let headers = [
+            ("authorization", auth.as_str()),
+            ("content-type", "application/json"),
+            ("idempotency-key", key),
+        ];
+        self.call("POST", "/todo_items", &headers, Some(&body))
+            .await
+    }
+
+    /// The user's item (one per user), read straight from the table.
+    pub async fn user_item(&self, user_id: u64) -> HashMap<String, AttributeValue> {
+        self.dynamodb
             .get_item()
             .table_name(&self.table)
             .key("owner", AttributeValue::S(format!("{SUBDOMAIN}#{user_id}")))
-            .key("id", AttributeValue::N("0".into()))
             .consistent_read(true)
             .send()
             .await
-            .unwrap();
-        output
+            .unwrap()
             .item
-            .and_then(|item| item.get("item_count").cloned())
+            .unwrap_or_default()
+    }
+
+    /// The user's item counter, read straight from the table.
+    pub async fn counter(&self, user_id: u64) -> u64 {
+        self.user_item(user_id)
+            .await
+            .get("item_count")
             .map_or(0, |count| count.as_n().unwrap().parse().unwrap())
     }
 
-    /// The items stored for `user_id`, read straight from the table (counter item excluded).
+    /// THEN the user's totals agree with the items stored: the count and the values' bytes.
+    pub async fn assert_totals_agree(&self, user_id: u64) {
+        let item = self.user_item(user_id).await;
+        let stored = self.stored(user_id).await;
+        let number = |name: &str| -> u64 {
+            item.get(name)
+                .map_or(0, |n| n.as_n().unwrap().parse().unwrap())
+        };
+        assert_eq!(
+            number("item_count"),
+            stored.len() as u64,
+            "user {user_id}: count"
+        );
+        assert_eq!(
+            number("value_bytes"),
+            stored.iter().map(|(_, v)| v.len() as u64).sum::<u64>(),
+            "user {user_id}: bytes"
+        );
+    }
+
+    /// The items stored for `user_id` (`t{id}` attributes of the user's item), read straight
+    /// from the table, by id.
     pub async fn stored(&self, user_id: u64) -> Vec<(u64, String)> {
-        let output = self
-            .dynamodb
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#o = :o")
-            .expression_attribute_names("#o", "owner")
-            .expression_attribute_values(":o", AttributeValue::S(format!("{SUBDOMAIN}#{user_id}")))
-            .consistent_read(true)
-            .send()
+        let mut items: Vec<(u64, String)> = self
+            .user_item(user_id)
             .await
-            .unwrap();
-        output
-            .items()
             .iter()
-            .filter_map(|item| {
-                let id: u64 = item["id"].as_n().unwrap().parse().unwrap();
-                (id != 0).then(|| (id, item["value"].as_s().unwrap().clone()))
+            .filter_map(|(name, value)| {
+                let id = name.strip_prefix('t')?.parse().ok()?;
+                Some((id, value.as_s().unwrap().clone()))
             })
-            .collect()
+            .collect();
+        items.sort();
+        items
     }
 }
 
@@ -699,4 +730,387 @@ async fn a_cold_cache_with_the_jwks_down_is_a_503() {
         .await;
     assert_eq!(response.status(), 503);
     assert!(json_body(&response)["message"].is_string());
+}
+
+#[tokio::test]
+async fn an_add_retried_with_its_idempotency_key_is_stored_once() {
+    let f = fixture().await;
+    // GIVEN an add made with a key
+    let first = f.add_with_key(1400, "buy milk", "5b0c6c9e-1").await;
+    assert_eq!(first.status(), 201);
+    assert_eq!(header(&first, "idempotent-replayed"), None);
+    // WHEN the client sends it again with the same key (its answer was lost, say)
+    let again = f.add_with_key(1400, "buy milk", "5b0c6c9e-1").await;
+    // THEN it gets the same answer, marked as a replay, and there is still one item
+    assert_eq!(again.status(), 201);
+    assert_eq!(header(&again, "idempotent-replayed"), Some("true"));
+    assert_eq!(json_body(&again), json_body(&first));
+    assert_eq!(f.stored(1400).await.len(), 1);
+    assert_eq!(f.counter(1400).await, 1);
+    // AND another key is another add, as is an add without a key (behaviour without the header
+    // is unchanged: two adds, two items)
+    assert_eq!(
+        f.add_with_key(1400, "buy milk", "5b0c6c9e-2")
+            .await
+            .status(),
+        201
+    );
+    assert_eq!(f.add(1400, "buy milk").await.status(), 201);
+    assert_eq!(f.add(1400, "buy milk").await.status(), 201);
+    assert_eq!(f.stored(1400).await.len(), 4);
+    assert_eq!(f.counter(1400).await, 4);
+}
+
+#[tokio::test]
+async fn concurrent_adds_with_one_key_store_one_item() {
+    let f = Arc::new(fixture().await);
+    let posts = (0..20).map(|_| {
+        let f = f.clone();
+        tokio::spawn(async move {
+            let response = f.add_with_key(1500, "only once", "same-key").await;
+            (
+                response.status().as_u16(),
+                header(&response, "idempotent-replayed").map(str::to_owned),
+            )
+        })
+    });
+    let answers: Vec<(u16, Option<String>)> = futures::future::join_all(posts)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        answers.iter().all(|(status, _)| *status == 201),
+        "{answers:?}"
+    );
+    assert_eq!(
+        answers
+            .iter()
+            .filter(|(_, replayed)| replayed.is_none())
+            .count(),
+        1,
+        "exactly one add was made: {answers:?}"
+    );
+    assert_eq!(
+        f.stored(1500)
+            .await
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect::<Vec<_>>(),
+        ["only once"]
+    );
+    assert_eq!(f.counter(1500).await, 1);
+}
+
+#[tokio::test]
+async fn a_key_reused_for_another_item_is_refused_and_a_bad_key_is_a_400() {
+    let f = fixture().await;
+    assert_eq!(f.add_with_key(1600, "first", "key-1").await.status(), 201);
+    let reused = f.add_with_key(1600, "something else", "key-1").await;
+    assert_eq!(reused.status(), 422);
+    assert!(
+        json_body(&reused)["message"]
+            .as_str()
+            .unwrap()
+            .contains("Idempotency-Key")
+    );
+    for bad in ["", "has space", &"x".repeat(65), "quote\"d"] {
+        let response = f.add_with_key(1600, "third", bad).await;
+        assert_eq!(response.status(), 400, "{bad:?}");
+        assert!(
+            json_body(&response)["message"]
+                .as_str()
+                .unwrap()
+                .contains("Idempotency-Key"),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        f.stored(1600)
+            .await
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect::<Vec<_>>(),
+        ["first"],
+        "nothing else was written"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_key_may_be_used_again_and_old_keys_are_cleaned_up() {
+    let f = fixture().await;
+    let user = 1700;
+    assert_eq!(f.add_with_key(user, "seed", "live-0").await.status(), 201);
+    // GIVEN the user's item holds one expired key record and 110 live ones (as a day of adds
+    // would leave them)
+    let now = devkeys::now() as u64;
+    let record = |expires: u64| {
+        AttributeValue::M(HashMap::from([
+            ("h".to_owned(), AttributeValue::S("0".repeat(32))),
+            ("e".to_owned(), AttributeValue::N(expires.to_string())),
+        ]))
+    };
+    let mut update = f
+        .dynamodb
+        .update_item()
+        .table_name(&f.table)
+        .key("owner", AttributeValue::S(format!("{SUBDOMAIN}#{user}")))
+        .expression_attribute_names("#old", "kexpired")
+        .expression_attribute_values(":old", record(now - 10));
+    let mut set = vec!["#old = :old".to_owned()];
+    for i in 1..=110 {
+        update = update
+            .expression_attribute_names(format!("#k{i}"), format!("klive-{i}"))
+            .expression_attribute_values(format!(":k{i}"), record(now + 1000 + i));
+        set.push(format!("#k{i} = :k{i}"));
+    }
+    update
+        .update_expression(format!("SET {}", set.join(", ")))
+        .send()
+        .await
+        .unwrap();
+    // WHEN an add reuses the expired key
+    let response = f.add_with_key(user, "new item", "expired").await;
+    // THEN it is a new add, not a replay
+    assert_eq!(response.status(), 201);
+    assert_eq!(header(&response, "idempotent-replayed"), None);
+    assert_eq!(values(&json_body(&response)), ["seed", "new item"]);
+    // AND the key records were cut down to the newest 64, the new key among them
+    let item = f.user_item(user).await;
+    let keys: Vec<&String> = item.keys().filter(|name| name.starts_with('k')).collect();
+    assert_eq!(keys.len(), 64, "{keys:?}");
+    assert!(item.contains_key("kexpired"), "the renewed key is kept");
+    assert!(!item.contains_key("klive-1"), "the oldest records are gone");
+    assert!(item.contains_key("klive-110"));
+    // AND the to-dos themselves were not touched
+    assert_eq!(f.stored(user).await.len(), 2);
+    assert_eq!(f.counter(user).await, 2);
+}
+
+#[tokio::test]
+async fn a_users_values_share_a_byte_budget_that_a_delete_frees() {
+    let f = fixture().await;
+    let user = 1800;
+    // 1000 characters of three bytes each: 3,000 bytes; 100 of them fill the 300,000 bytes.
+    let big = "€".repeat(1000);
+    for i in 0..100 {
+        let response = f.add(user, &big).await;
+        assert_eq!(response.status(), 201, "add {i}");
+    }
+    let refused = f.add(user, "x").await;
+    assert_eq!(refused.status(), 409);
+    assert!(
+        json_body(&refused)["message"]
+            .as_str()
+            .unwrap()
+            .contains("storage limit"),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(f.stored(user).await.len(), 100, "nothing was written");
+    let item = f.user_item(user).await;
+    assert_eq!(item["value_bytes"].as_n().unwrap(), "300000");
+    // WHEN one item is deleted THEN its bytes are free again
+    let first = f.stored(user).await[0].0;
+    let deleted = f
+        .as_user(
+            &token_for(user),
+            "DELETE",
+            &format!("/todo_items/{first}"),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status(), 200);
+    assert_eq!(
+        f.user_item(user).await["value_bytes"].as_n().unwrap(),
+        "297000"
+    );
+    assert_eq!(f.add(user, "fits again").await.status(), 201);
+    assert_eq!(f.counter(user).await, 100);
+}
+
+#[test]
+fn the_item_cap_is_bounded_by_what_one_dynamodb_item_holds() {
+    let vars = |max: &str| -> Vec<(&str, String)> {
+        vec![
+            ("ZENDESK_SUBDOMAIN", "acme".into()),
+            ("TODOS_TABLE", "t".into()),
+            ("ALLOWED_ORIGINS", HELP_CENTER_ORIGIN.into()),
+            ("MAX_ITEMS_PER_USER", max.into()),
+        ]
+    };
+    assert_eq!(
+        TodosConfig::from_vars(&vars("1000")).unwrap().max_items,
+        1000
+    );
+    for bad in ["0", "1001", "1000000"] {
+        let error = TodosConfig::from_vars(&vars(bad)).unwrap_err();
+        assert_eq!(error.name, "MAX_ITEMS_PER_USER", "{bad}");
+    }
+}
+
+/// Run `calls` concurrently, at most [`IN_FLIGHT`] at a time (as a fleet of Lambda instances
+/// would send them), and answer their results in the order given.
+async fn in_parallel<T, F>(calls: Vec<F>) -> Vec<T>
+where
+    F: std::future::Future<Output = T>,
+{
+    use futures::StreamExt;
+    let mut results: Vec<(usize, T)> = futures::stream::iter(calls.into_iter().enumerate())
+        .map(|(i, call)| async move { (i, call.await) })
+        .buffer_unordered(IN_FLIGHT)
+        .collect()
+        .await;
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, result)| result).collect()
+}
+
+/// Requests in flight at once in the concurrency tests. DynamoDB applies the writes of one item
+/// one at a time, so many more than this for one user only queue up in DynamoDB Local until
+/// they time out.
+const IN_FLIGHT: usize = 32;
+
+#[tokio::test]
+async fn hundreds_of_parallel_adds_and_deletes_across_users_lose_and_duplicate_nothing() {
+    let f = fixture().await;
+    let users: Vec<u64> = (1900..1910).collect();
+    // WHEN 300 adds run in parallel, 30 for each of 10 users (every other one with a key)
+    let mut adds = Vec::new();
+    for &user in &users {
+        for i in 0..30 {
+            let f = &f;
+            adds.push(async move {
+                let value = format!("u{user} item {i}");
+                let response = if i % 2 == 0 {
+                    f.add_with_key(user, &value, &format!("k{i}")).await
+                } else {
+                    f.add(user, &value).await
+                };
+                response.status().as_u16()
+            });
+        }
+    }
+    let statuses = in_parallel(adds).await;
+    assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+    // AND THEN 150 deletes (half of each user's items) and 150 more adds run in parallel
+    let mut deletes = Vec::new();
+    for &user in &users {
+        let stored = f.stored(user).await;
+        assert_eq!(stored.len(), 30, "user {user} after the adds");
+        for (id, _) in stored.iter().step_by(2) {
+            deletes.push((user, *id));
+        }
+    }
+    let mut mixed = Vec::new();
+    for (i, (user, id)) in deletes.into_iter().enumerate() {
+        let f = &f;
+        mixed.push(Box::pin(async move {
+            let path = format!("/todo_items/{id}");
+            f.as_user(&token_for(user), "DELETE", &path, None)
+                .await
+                .status()
+                .as_u16()
+        })
+            as std::pin::Pin<Box<dyn std::future::Future<Output = u16>>>);
+        let add_user = users[i % users.len()];
+        let n = 30 + i / users.len();
+        mixed.push(Box::pin(async move {
+            f.add(add_user, &format!("u{add_user} item {n}"))
+                .await
+                .status()
+                .as_u16()
+        }));
+    }
+    let statuses = in_parallel(mixed).await;
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 201),
+        "{statuses:?}"
+    );
+    // THEN each user has exactly the 15 items not deleted and the 15 added, once each
+    for &user in &users {
+        let values: Vec<String> = f.stored(user).await.into_iter().map(|(_, v)| v).collect();
+        let mut expected: Vec<String> = (1..30)
+            .step_by(2)
+            .chain(30..45)
+            .map(|i| format!("u{user} item {i}"))
+            .collect();
+        let mut sorted = values.clone();
+        sorted.sort();
+        expected.sort();
+        assert_eq!(sorted, expected, "user {user}");
+        f.assert_totals_agree(user).await;
+    }
+}
+
+#[tokio::test]
+async fn hundreds_of_parallel_adds_and_deletes_for_one_user_at_the_cap_keep_it_exact() {
+    let f = fixture_with(100, Duration::from_secs(30)).await;
+    let user = 2000;
+    // WHEN 300 adds for one user with a cap of 100 run in parallel
+    let adds: Vec<_> = (0..300)
+        .map(|i| {
+            let f = &f;
+            async move {
+                let value = format!("item {i}");
+                let status = f.add(user, &value).await.status().as_u16();
+                (value, status)
+            }
+        })
+        .collect();
+    let outcomes = in_parallel(adds).await;
+    // THEN exactly 100 are stored, and exactly the ones answered 201
+    let created: Vec<&String> = outcomes
+        .iter()
+        .filter(|(_, s)| *s == 201)
+        .map(|(v, _)| v)
+        .collect();
+    assert_eq!(created.len(), 100, "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|(_, s)| *s == 409).count(), 200);
+    let mut stored: Vec<String> = f.stored(user).await.into_iter().map(|(_, v)| v).collect();
+    let mut expected: Vec<String> = created.into_iter().cloned().collect();
+    stored.sort();
+    expected.sort();
+    assert_eq!(stored, expected);
+    // AND WHEN 50 deletes and 100 more adds race at the cap
+    let ids: Vec<u64> = f
+        .stored(user)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .take(50)
+        .collect();
+    let mut mixed = Vec::new();
+    for (i, id) in ids.into_iter().enumerate() {
+        let f = &f;
+        mixed.push(Box::pin(async move {
+            let path = format!("/todo_items/{id}");
+            let status = f.as_user(&token_for(user), "DELETE", &path, None).await;
+            (String::new(), status.status().as_u16())
+        })
+            as std::pin::Pin<
+                Box<dyn std::future::Future<Output = (String, u16)>>,
+            >);
+        for n in [300 + 2 * i, 301 + 2 * i] {
+            mixed.push(Box::pin(async move {
+                let value = format!("item {n}");
+                let status = f.add(user, &value).await.status().as_u16();
+                (value, status)
+            }));
+        }
+    }
+    let outcomes = in_parallel(mixed).await;
+    // THEN every answer is 200, 201 or 409, the cap was never passed, and exactly the later adds
+    // answered 201 are stored beside the 50 items that were not deleted
+    assert!(
+        outcomes.iter().all(|(_, s)| [200, 201, 409].contains(s)),
+        "{outcomes:?}"
+    );
+    let later_created = outcomes.iter().filter(|(_, s)| *s == 201).count();
+    assert!((50..=100).contains(&later_created), "{later_created}");
+    let stored = f.stored(user).await;
+    assert_eq!(stored.len(), 50 + later_created);
+    for (value, _) in outcomes.iter().filter(|(_, s)| *s == 201) {
+        assert!(stored.iter().any(|(_, v)| v == value), "{value} was lost");
+    }
+    f.assert_totals_agree(user).await;
 }

@@ -4,7 +4,9 @@
  * Signed-in users load, add and delete their own to-do items through the to-do API, authenticated
  * with a help center JWT from /api/v2/help_center/integration/token. The token is reused until
  * shortly before its `exp`; when the API refuses it (401) a new one is fetched and the request is
- * sent once more. Item values are only ever written as text.
+ * sent once more. Every add carries an Idempotency-Key, reused when the same add is sent again
+ * (its retry after a 401, or the person pressing Add again after an error), so that an add whose
+ * answer was lost is never stored twice. Item values are only ever written as text.
  *
  * The API's base URL is read from the page's data-api-base-url attribute (the template's one
  * setting).
@@ -106,9 +108,10 @@
 
   // ---- To-do API ---------------------------------------------------------------------------
 
-  async function send(method, path, body, token) {
+  async function send(method, path, body, token, idempotencyKey) {
     var headers = { Accept: 'application/json', Authorization: 'Bearer ' + token };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (idempotencyKey) headers['Idempotency-Key'] = idempotencyKey;
     try {
       return await fetch(apiBase + path, {
         method: method,
@@ -122,11 +125,14 @@
     }
   }
 
-  /** Call the API; on a 401 fetch a new token and try once more. Resolves to the item list. */
-  async function callApi(method, path, body) {
-    var response = await send(method, path, body, await helpCenterToken(false));
+  /**
+   * Call the API; on a 401 fetch a new token and try once more (with the same idempotency key).
+   * Resolves to the item list.
+   */
+  async function callApi(method, path, body, idempotencyKey) {
+    var response = await send(method, path, body, await helpCenterToken(false), idempotencyKey);
     if (response.status === 401) {
-      response = await send(method, path, body, await helpCenterToken(true));
+      response = await send(method, path, body, await helpCenterToken(true), idempotencyKey);
     }
     var answer = await response.json().catch(function () { return null; });
     if (response.ok && answer && Array.isArray(answer.todo_items)) return answer.todo_items;
@@ -204,6 +210,21 @@
     }).then(function () { input.focus(); });
   }
 
+  /** A new idempotency key: a random UUID where the browser has one, random hex otherwise. */
+  function newIdempotencyKey() {
+    if (window.crypto && typeof window.crypto.randomUUID === 'function') {
+      return window.crypto.randomUUID();
+    }
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) {
+      return ('0' + b.toString(16)).slice(-2);
+    }).join('');
+  }
+
+  /** The add that failed last: pressing Add again with the same text sends it with its key. */
+  var pendingAdd = null; // { value: string, key: string }
+
   form.addEventListener('submit', function (event) {
     event.preventDefault();
     var value = input.value.trim();
@@ -212,10 +233,17 @@
       input.focus();
       return;
     }
+    if (!pendingAdd || pendingAdd.value !== value) {
+      pendingAdd = { value: value, key: newIdempotencyKey() };
+    }
+    var key = pendingAdd.key;
     run(function () {
-      return callApi('POST', '/todo_items', { value: value });
+      return callApi('POST', '/todo_items', { value: value }, key);
     }).then(function (added) {
-      if (added) input.value = '';
+      if (added) {
+        pendingAdd = null;
+        input.value = '';
+      }
       input.focus();
     });
   });
