@@ -7,7 +7,7 @@
 //! same handlers (the same CORS layer for the to-do API) answer them.
 
 pub mod dev;
-pub mod devkeys;
+pub use zendesk_jwt::devkeys;
 pub mod fixtures;
 pub mod harness;
 
@@ -22,12 +22,12 @@ use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use lambda_http::http::{Response, StatusCode, header};
 use lambda_http::{Body, Request};
-use sdk_exchange::{ResolverConfig, SdkConfig, SdkExchange, SharedSecretSource};
-use sidebar::{PublicKeySource, Sidebar, SidebarConfig};
+use sdk_exchange::{ExchangeConfig, SdkExchange};
+use sidebar::{Sidebar, SidebarConfig};
 use todos::{Todos, TodosConfig};
 use tokio::net::TcpListener;
-use tower::ServiceExt;
-use zendesk_jwt::env::ConfigError;
+use zendesk_jwt::lambda::aws::Aws;
+use zendesk_jwt::lambda::env::ConfigError;
 
 /// Largest request body the local server reads (API Gateway's own limit is far higher; the
 /// functions refuse anything over 16 KiB themselves).
@@ -50,28 +50,13 @@ pub struct Functions {
 
 impl Functions {
     /// The three functions configured from the environment exactly as their Lambda `main`s
-    /// configure them, with AWS clients built once from [`zendesk_jwt::aws::from_env`].
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let sidebar_config = SidebarConfig::from_env()?;
-        let todos_config = TodosConfig::from_env()?;
-        let sdk_config = SdkConfig::from_env()?;
-        let aws = zendesk_jwt::aws::from_env()?;
-        let secrets = zendesk_jwt::aws::secrets_manager(&aws);
-        let dynamodb = zendesk_jwt::aws::dynamodb(&aws);
+    /// configure them.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let aws = Aws::from_env();
         Ok(Self {
-            sidebar: Arc::new(Sidebar::new(
-                &sidebar_config,
-                matches!(sidebar_config.public_key, PublicKeySource::SecretId(_))
-                    .then(|| secrets.clone()),
-            )),
-            todos: Arc::new(Todos::new(&todos_config, dynamodb.clone())),
-            sdk_exchange: Arc::new(SdkExchange::new(
-                &sdk_config,
-                matches!(sdk_config.secret, SharedSecretSource::SecretId(_))
-                    .then(|| secrets.clone()),
-                matches!(sdk_config.resolver, ResolverConfig::Table { .. })
-                    .then(|| dynamodb.clone()),
-            )),
+            sidebar: Arc::new(Sidebar::new(&SidebarConfig::from_env()?, &aws)?),
+            todos: Arc::new(Todos::new(&TodosConfig::from_env()?, &aws)?),
+            sdk_exchange: Arc::new(SdkExchange::new(&ExchangeConfig::from_env()?, &aws)?),
             dev_jwks: None,
             harness: None,
         })
@@ -83,11 +68,7 @@ impl Functions {
         if path == "/sidebar" {
             self.sidebar.handle(req).await
         } else if path == "/todo_items" || path.starts_with("/todo_items/") {
-            let service = todos::service(self.todos.clone());
-            match service.oneshot(req).await {
-                Ok(response) => response,
-                Err(never) => match never {},
-            }
+            self.todos.handle(req).await
         } else if path == "/sdk/jwt" {
             self.sdk_exchange.handle(req).await
         } else if let (Some(jwks), "/dev/jwks.json") = (&self.dev_jwks, path) {

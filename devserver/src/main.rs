@@ -21,6 +21,7 @@ use devserver::Functions;
 use devserver::dev::{self, DevEnvironment};
 use devserver::harness::Harness;
 use lambda_http::Error;
+use zendesk_jwt::lambda::aws::Aws;
 
 const USAGE: &str = "usage: devserver [serve | init | env | mint sidebar|todos [USER_ID]|sdk|idp | fixtures [DIR] | requests]";
 
@@ -29,18 +30,15 @@ async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     if matches!(args.as_slice(), [] | ["serve"]) {
-        zendesk_jwt::logging::init();
+        zendesk_jwt::lambda::logging::init();
         return serve().await;
     }
     let env = DevEnvironment::load_or_create(dev_dir())?;
+    let aws = Aws::from_env();
     match args.as_slice() {
         ["init"] => {
-            let aws = zendesk_jwt::aws::from_env()?;
-            env.provision(
-                &zendesk_jwt::aws::dynamodb(&aws),
-                &zendesk_jwt::aws::secrets_manager(&aws),
-            )
-            .await?;
+            env.provision(&aws.dynamodb()?, &aws.secrets_manager()?)
+                .await?;
             eprintln!(
                 "development keys in {}; tables and secrets provisioned",
                 env.dir.display()
@@ -60,14 +58,7 @@ async fn main() -> Result<(), Error> {
             println!("{}", env.help_center_token(user, 3600));
         }
         ["mint", "idp"] => println!("{}", env.idp_token("demo-user-1", 3600)),
-        ["mint", "sdk"] => {
-            let aws = zendesk_jwt::aws::from_env()?;
-            println!(
-                "{}",
-                env.mint_user_token(&zendesk_jwt::aws::dynamodb(&aws))
-                    .await?
-            );
-        }
+        ["mint", "sdk"] => println!("{}", env.mint_user_token(&aws.dynamodb()?).await?),
         ["fixtures"] | ["fixtures", _] => {
             let dir = args.get(1).copied().unwrap_or("events");
             for fixture in devserver::fixtures::write_all(&env, dir.as_ref(), 3600)? {
@@ -118,7 +109,7 @@ async fn serve() -> Result<(), Error> {
             .map_err(|_| format!("PORT: {port:?} is not a port number"))?,
         Err(_) => 3000,
     };
-    let mut functions = Functions::from_env().await?;
+    let mut functions = Functions::from_env()?;
     functions.dev_jwks =
         std::fs::read_to_string(std::path::Path::new(&dev_dir()).join("jwks.json"))
             .ok()

@@ -1,34 +1,30 @@
-//! Verification of Zendesk's JWTs for the three Lambda functions of this bundle.
+//! What the three Lambda functions of this bundle share, in two layers that depend downward only.
 //!
-//! * [`ZafVerifier`] checks the Apps Framework token that Zendesk POSTs to a signed sidebar URL
-//!   (RS256 against the app's PEM public key).
-//! * [`JwksVerifier`] checks RS256 tokens whose key is chosen by `kid` from a JWKS document held in a
-//!   [`JwksCache`]; [`HelpCenterVerifier`] builds on it for help center JWTs.
-//! * [`SecretCache`] reads a value from AWS Secrets Manager (or, for local runs, from the
-//!   environment), parses it once and caches it with a TTL.
-//! * [`env`] holds the helpers every function uses to read its configuration, and [`aws`] the
-//!   AWS SDK configuration (timeouts and retries) every function builds its clients from.
+//! * [`verify`] (re-exported here) checks Zendesk's JWTs and depends on nothing else in this
+//!   crate: [`ZafVerifier`] for the Apps Framework token Zendesk POSTs to a signed sidebar URL
+//!   (RS256 against the app's PEM public key); [`JwksVerifier`] for RS256 tokens whose key is
+//!   chosen by `kid` from a JWKS document held in a [`JwksCache`], and [`HelpCenterVerifier`] on
+//!   top of it for help center JWTs; [`AuthError`] says why a token was refused.
+//! * [`lambda`] is the plumbing around a function: configuration from environment variables
+//!   ([`lambda::env`]), AWS clients with this bundle's timeouts and retries ([`lambda::aws`]),
+//!   secrets from Secrets Manager behind a TTL cache ([`lambda::secrets`]), request bodies and
+//!   JSON answers ([`lambda::http`]), log set-up ([`lambda::logging`]). It may use verification
+//!   types (for instance to read JWKS settings), never the reverse.
 //!
 //! Every verifier pins its algorithm, requires `exp`, and refuses tokens that carry their own key
 //! or key location in the header (`jku`, `x5u`, `jwk`, `x5c`): a key is only ever taken from
 //! configuration.
 
-pub mod aws;
-pub mod env;
-mod error;
-mod help_center;
-mod jwks;
-pub mod logging;
-mod secrets;
-mod token;
-mod zaf;
+pub mod clock;
+#[cfg(feature = "dev-keys")]
+pub mod devkeys;
+pub mod lambda;
+pub mod verify;
 
-pub use error::AuthError;
-pub use help_center::{HelpCenterUser, HelpCenterVerifier};
-pub use jwks::{JwksCache, JwksError, JwksSettings};
-pub use secrets::{SecretCache, SecretError, SecretParser, SecretSource, parse_rsa_public_key_pem};
-pub use token::{JwksVerifier, MAX_TOKEN_BYTES, TokenRules};
-pub use zaf::{ZafClaims, ZafVerifier};
+pub use verify::{
+    AuthError, HelpCenterUser, HelpCenterVerifier, JwksCache, JwksError, JwksSettings,
+    JwksVerifier, MAX_TOKEN_BYTES, TokenRules, ZafClaims, ZafVerifier, parse_rsa_public_key_pem,
+};
 
 /// Re-exported so that callers name the same types as the verifiers.
 pub use jsonwebtoken::{DecodingKey, EncodingKey};

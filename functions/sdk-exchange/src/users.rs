@@ -2,7 +2,6 @@
 //! SHA-256) in DynamoDB, or a JWT from the organisation's own identity provider.
 
 use std::collections::HashMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
@@ -104,15 +103,8 @@ impl UserTokenTable {
         let item = output
             .item
             .ok_or_else(|| ResolveError::Refused("unknown user token".into()))?;
-        user_from_item(&item, now_seconds())
+        user_from_item(&item, zendesk_jwt::clock::now_seconds())
     }
-}
-
-fn now_seconds() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
 }
 
 /// Map a user-token item; expired (even before DynamoDB's TTL deletes it) or revoked is refused.

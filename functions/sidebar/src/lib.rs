@@ -3,86 +3,27 @@
 //!
 //! `POST /sidebar?origin=…&app_guid=…` with form field `token`:
 //! * valid token: 200 `text/html`, the start page that loads the ZAF SDK;
-//! * no token: 400 error page; any invalid token: 401 error page; our own failure: 503.
+//! * otherwise an error page with the status of its [`SidebarError`]: no token 400, any invalid
+//!   token 401, our own failure 503.
+//!
+//! [`config`] holds the settings, [`error`] every failure answer, [`pages`] the HTML.
 
-use std::sync::Arc;
-use std::time::Duration;
+pub mod config;
+pub mod error;
+pub mod pages;
 
-use askama::Template;
-use lambda_http::http::{HeaderValue, Method, StatusCode, header};
+use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use zendesk_jwt::env::{self, ConfigError};
-use zendesk_jwt::{
-    AuthError, DecodingKey, SecretCache, SecretSource, ZafVerifier, parse_rsa_public_key_pem,
-};
+use zendesk_jwt::lambda::aws::Aws;
+use zendesk_jwt::lambda::env::ConfigError;
+use zendesk_jwt::lambda::http::read_form;
+use zendesk_jwt::lambda::secrets::SecretCache;
+use zendesk_jwt::{DecodingKey, ZafVerifier, parse_rsa_public_key_pem};
 
-/// The ZAF SDK the start page loads (Zendesk's CDN, major version 2).
-pub const ZAF_SDK_URL: &str =
-    "https://static.zdassets.com/zendesk_app_framework_sdk/2.0/zaf_sdk.min.js";
-
-/// Largest form body accepted; a ZAF token is a few KiB at most.
-const MAX_BODY_BYTES: usize = 16 * 1024;
-
-/// Where the app's public key comes from.
-#[derive(Clone, Debug)]
-pub enum PublicKeySource {
-    /// Secrets Manager secret id (`ZAF_PUBLIC_KEY_SECRET_ID`), the normal case.
-    SecretId(String),
-    /// The PEM itself (`ZAF_PUBLIC_KEY_PEM`), for local runs only.
-    Pem(String),
-}
-
-/// The sidebar function's configuration, read once from the environment.
-#[derive(Clone, Debug)]
-pub struct SidebarConfig {
-    /// `ZENDESK_SUBDOMAIN`: the account, `acme` for acme.zendesk.com.
-    pub subdomain: String,
-    /// `ZAF_APP_INSTALLATION_ID`: the app installation the token's `aud` must name.
-    pub installation_id: u64,
-    /// `ZAF_PUBLIC_KEY_SECRET_ID` or `ZAF_PUBLIC_KEY_PEM`.
-    pub public_key: PublicKeySource,
-    /// `SECRET_TTL_SECONDS` (default 300): how long the key is cached before it is read again.
-    pub secret_ttl: Duration,
-    /// `JWT_LEEWAY_SECONDS` (default 30, at most 60): clock skew allowed on `exp`.
-    pub leeway: Duration,
-}
-
-impl SidebarConfig {
-    /// Read the configuration from the environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(&env::ProcessEnv)
-    }
-
-    /// Read the configuration from `vars`.
-    pub fn from_vars(vars: &dyn env::Vars) -> Result<Self, ConfigError> {
-        let env = env::Reader::new(vars);
-        let public_key = match (
-            env.optional("ZAF_PUBLIC_KEY_SECRET_ID"),
-            env.optional("ZAF_PUBLIC_KEY_PEM"),
-        ) {
-            (Some(id), _) => PublicKeySource::SecretId(id),
-            (None, Some(pem)) => PublicKeySource::Pem(pem),
-            (None, None) => {
-                return Err(ConfigError::new(
-                    "ZAF_PUBLIC_KEY_SECRET_ID",
-                    "is required (or ZAF_PUBLIC_KEY_PEM for local runs)",
-                ));
-            }
-        };
-        let leeway = env.leeway()?;
-        Ok(Self {
-            subdomain: env.subdomain("ZENDESK_SUBDOMAIN")?,
-            installation_id: env
-                .required("ZAF_APP_INSTALLATION_ID")?
-                .parse()
-                .map_err(|_| ConfigError::new("ZAF_APP_INSTALLATION_ID", "must be a number"))?,
-            public_key,
-            secret_ttl: env.seconds_or("SECRET_TTL_SECONDS", Duration::from_secs(300))?,
-            leeway,
-        })
-    }
-}
+pub use config::SidebarConfig;
+pub use error::SidebarError;
+pub use pages::ZAF_SDK_URL;
 
 /// The sidebar handler and what it keeps between invocations.
 pub struct Sidebar {
@@ -90,195 +31,156 @@ pub struct Sidebar {
     public_key: SecretCache<DecodingKey>,
 }
 
+/// The form Zendesk POSTs.
 #[derive(Deserialize)]
 struct TokenForm {
     token: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// The page URL's query, which Zendesk fills and `ZAFClient.init()` reads back.
+#[derive(Default, Deserialize)]
 struct PageQuery {
     origin: Option<String>,
     app_guid: Option<String>,
 }
 
-/// The start page. Askama escapes every value written into it.
-#[derive(Template)]
-#[template(path = "start.html")]
-struct StartPage<'a> {
-    origin: &'a str,
-    app_guid: &'a str,
-    nonce: &'a str,
-    sdk_url: &'a str,
-}
-
-/// The page shown to the agent when the app cannot be opened.
-#[derive(Template)]
-#[template(path = "error.html")]
-struct ErrorPage<'a> {
-    status: u16,
-    title: &'a str,
-    detail: &'a str,
-}
-
 impl Sidebar {
-    /// Build the handler; `secrets` is required when the key comes from Secrets Manager.
-    pub fn new(config: &SidebarConfig, secrets: Option<aws_sdk_secretsmanager::Client>) -> Self {
-        let source = match (&config.public_key, secrets) {
-            (PublicKeySource::SecretId(id), Some(client)) => SecretSource::SecretsManager {
-                client,
-                secret_id: id.clone(),
-            },
-            (PublicKeySource::SecretId(_), None) => {
-                panic!("a Secrets Manager client is needed for ZAF_PUBLIC_KEY_SECRET_ID")
-            }
-            (PublicKeySource::Pem(pem), _) => SecretSource::Inline(pem.clone().into()),
-        };
-        Self {
+    /// Build the handler; a Secrets Manager client comes from `aws` when the key lives there.
+    pub fn new(config: &SidebarConfig, aws: &Aws) -> Result<Self, ConfigError> {
+        Ok(Self {
             verifier: ZafVerifier::new(&config.subdomain, config.installation_id, config.leeway),
-            public_key: SecretCache::new(source, config.secret_ttl, parse_rsa_public_key_pem),
-        }
+            public_key: SecretCache::new(
+                &config.public_key,
+                aws,
+                config.secret_ttl,
+                parse_rsa_public_key_pem,
+            )?,
+        })
     }
 
     /// Answer one request. Every expected failure is a response; this never fails.
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        if req.method() != Method::POST {
-            return error_page(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "This page is opened by Zendesk",
-                "Zendesk opens this app with a signed POST request.",
-            );
+        match self.start(&req).await {
+            Ok(response) => response,
+            Err(error) => error.into_response(),
         }
-        let form = match read_form(&req) {
-            Ok(form) => form,
-            Err((status, detail)) => return error_page(status, "Bad request", detail),
-        };
+    }
+
+    async fn start(&self, req: &Request) -> Result<Response<Body>, SidebarError> {
+        if req.method() != Method::POST {
+            return Err(SidebarError::MethodNotAllowed);
+        }
+        let form: TokenForm = read_form(req)?;
         let Some(token) = form.token.filter(|t| !t.is_empty()) else {
             tracing::debug!("sidebar request without a token");
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                "Missing token",
-                "Zendesk did not send a signed token. Check that the app's manifest has \"signedUrls\": true.",
-            );
+            return Err(SidebarError::MissingToken);
         };
-        let query: PageQuery = serde_urlencoded::from_str(req.uri().query().unwrap_or(""))
-            .unwrap_or(PageQuery {
-                origin: None,
-                app_guid: None,
-            });
+        let query: PageQuery =
+            serde_urlencoded::from_str(req.uri().query().unwrap_or("")).unwrap_or_default();
         let (Some(origin), Some(app_guid)) = (query.origin, query.app_guid) else {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                "Bad request",
-                "The page address lacks the origin and app_guid parameters Zendesk adds.",
-            );
+            return Err(SidebarError::MissingPageParameters);
         };
-        let key = match self.public_key.get().await {
-            Ok(key) => key,
-            Err(error) => {
-                tracing::error!(%error, "the app's public key is unavailable");
-                return error_page(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Temporarily unavailable",
-                    "The app could not check its sign-in right now. Reload the ticket in a minute.",
-                );
-            }
-        };
-        match self.verifier.verify(&token, &key) {
-            Ok(_claims) => start_page(&origin, &app_guid),
-            Err(error) => {
-                let reason = &error;
-                tracing::debug!(%reason, "sidebar token refused");
-                let status = match error {
-                    AuthError::Missing => StatusCode::BAD_REQUEST,
-                    _ => StatusCode::UNAUTHORIZED,
-                };
-                error_page(
-                    status,
-                    "Not signed in",
-                    "Zendesk's signature on this request could not be verified. Reload the ticket; if it persists, ask an admin to check the app's public key and installation id.",
-                )
-            }
+        let key = self.public_key.get().await.map_err(|error| {
+            tracing::error!(%error, "the app's public key is unavailable");
+            SidebarError::KeyUnavailable
+        })?;
+        self.verifier.verify(&token, &key).map_err(|reason| {
+            tracing::debug!(%reason, "sidebar token refused");
+            SidebarError::from(reason)
+        })?;
+        Ok(pages::start_page(&origin, &app_guid))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zendesk_jwt::devkeys::{DevKey, zaf_claims};
+
+    const SUBDOMAIN: &str = "acme";
+    const INSTALLATION: u64 = 360_001;
+    const PAGE: &str = "/sidebar?origin=https%3A%2F%2Facme.zendesk.com&app_guid=abc-123";
+
+    /// GIVEN a sidebar whose key is given inline (no AWS needed).
+    fn sidebar(key: &DevKey) -> Sidebar {
+        let vars = vec![
+            ("ZENDESK_SUBDOMAIN", SUBDOMAIN.to_owned()),
+            ("ZAF_APP_INSTALLATION_ID", INSTALLATION.to_string()),
+            ("ZAF_PUBLIC_KEY_PEM", key.public_pem().to_owned()),
+        ];
+        let config = SidebarConfig::from_vars(&vars).unwrap();
+        let no_aws: Vec<(&str, String)> = vec![];
+        Sidebar::new(&config, &Aws::from_vars(&no_aws)).unwrap()
+    }
+
+    fn post(path: &str, content_type: &str, body: &str) -> Request {
+        lambda_http::http::Request::builder()
+            .method("POST")
+            .uri(path)
+            .header("content-type", content_type)
+            .body(Body::Text(body.to_owned()))
+            .unwrap()
+    }
+
+    fn form(token: &str) -> String {
+        serde_urlencoded::to_string([("token", token)]).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_valid_token_opens_the_start_page_and_anything_else_an_error_page() {
+        let key = DevKey::generate("zaf");
+        let sidebar = sidebar(&key);
+        let valid = key.sign(&zaf_claims(SUBDOMAIN, INSTALLATION, 60));
+        let form_type = "application/x-www-form-urlencoded";
+        let ok = sidebar.handle(post(PAGE, form_type, &form(&valid))).await;
+        assert_eq!(ok.status(), 200);
+        let other_installation = key.sign(&zaf_claims(SUBDOMAIN, INSTALLATION + 1, 60));
+        let rogue = DevKey::generate("zaf").sign(&zaf_claims(SUBDOMAIN, INSTALLATION, 60));
+        let cases: [(&str, Request, u16); 8] = [
+            (
+                "GET",
+                {
+                    let mut get = post(PAGE, form_type, "");
+                    *get.method_mut() = Method::GET;
+                    get
+                },
+                405,
+            ),
+            ("JSON body", post(PAGE, "application/json", "{}"), 400),
+            ("no token", post(PAGE, form_type, ""), 400),
+            (
+                "repeated token",
+                post(
+                    PAGE,
+                    form_type,
+                    &format!("{}&{}", form(&valid), form(&valid)),
+                ),
+                400,
+            ),
+            (
+                "no app_guid",
+                post("/sidebar?origin=x", form_type, &form(&valid)),
+                400,
+            ),
+            (
+                "another installation",
+                post(PAGE, form_type, &form(&other_installation)),
+                401,
+            ),
+            ("rogue key", post(PAGE, form_type, &form(&rogue)), 401),
+            (
+                "oversized",
+                post(PAGE, form_type, &"a".repeat(17 * 1024)),
+                413,
+            ),
+        ];
+        for (case, request, status) in cases {
+            let response = sidebar.handle(request).await;
+            assert_eq!(response.status(), status, "{case}");
+            let csp = response.headers()["content-security-policy"]
+                .to_str()
+                .unwrap();
+            assert!(csp.contains("script-src 'none'"), "{case}: an error page");
         }
     }
 }
-
-/// The form Zendesk POSTs, or the status and the detail shown on the error page.
-fn read_form(req: &Request) -> Result<TokenForm, (StatusCode, &'static str)> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let essence = content_type.split(';').next().unwrap_or("").trim();
-    if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-        return Err((
-            StatusCode::BAD_REQUEST,
-            "Expected a form (application/x-www-form-urlencoded) with a token field.",
-        ));
-    }
-    let body: &[u8] = req.body().as_ref();
-    if body.len() > MAX_BODY_BYTES {
-        return Err((
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "The request body is larger than 16 KiB.",
-        ));
-    }
-    serde_urlencoded::from_bytes(body).map_err(|_| {
-        (
-            StatusCode::BAD_REQUEST,
-            "The form could not be read (a field may be repeated).",
-        )
-    })
-}
-
-fn start_page(origin: &str, app_guid: &str) -> Response<Body> {
-    let nonce = uuid::Uuid::new_v4().simple().to_string();
-    let page = StartPage {
-        origin,
-        app_guid,
-        nonce: &nonce,
-        sdk_url: ZAF_SDK_URL,
-    };
-    html(StatusCode::OK, page.render(), Some(&nonce))
-}
-
-fn error_page(status: StatusCode, title: &str, detail: &str) -> Response<Body> {
-    let page = ErrorPage {
-        status: status.as_u16(),
-        title,
-        detail,
-    };
-    html(status, page.render(), None)
-}
-
-fn html(
-    status: StatusCode,
-    rendered: askama::Result<String>,
-    nonce: Option<&str>,
-) -> Response<Body> {
-    // Rendering cannot fail for these templates (no fallible filters); fall back to text anyway.
-    let body = rendered.unwrap_or_else(|_| "<!doctype html><title>Error</title>".to_owned());
-    let script_src = match nonce {
-        Some(nonce) => format!("script-src 'nonce-{nonce}' https://static.zdassets.com"),
-        None => "script-src 'none'".to_owned(),
-    };
-    // The page is framed by Zendesk, so no frame-ancestors 'none'; it must never be cached.
-    let csp = format!(
-        "default-src 'none'; {script_src}; style-src 'unsafe-inline'; img-src 'self' data: https:; connect-src https:; base-uri 'none'; form-action 'none'; frame-ancestors https://*.zendesk.com"
-    );
-    Response::builder()
-        .status(status)
-        .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
-        .header(header::CACHE_CONTROL, "no-store")
-        .header("x-content-type-options", "nosniff")
-        .header("referrer-policy", "no-referrer")
-        .header(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_str(&csp).unwrap_or(HeaderValue::from_static("default-src 'none'")),
-        )
-        .body(Body::Text(body))
-        .expect("static headers are valid")
-}
-
-/// The handler shared across invocations, as the Lambda runtime and the local server hold it.
-pub type SharedSidebar = Arc<Sidebar>;

@@ -1,20 +1,14 @@
 //! Lambda entry point for `sidebar`: wiring only; the handler lives in the library.
 
 use lambda_http::{Error, run, service_fn};
-use sidebar::{PublicKeySource, Sidebar, SidebarConfig};
+use sidebar::{Sidebar, SidebarConfig};
+use zendesk_jwt::lambda::aws::Aws;
+use zendesk_jwt::lambda::logging;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    zendesk_jwt::logging::init();
-    let config = SidebarConfig::from_env()?;
-    let secrets = match config.public_key {
-        PublicKeySource::SecretId(_) => {
-            let aws = zendesk_jwt::aws::from_env()?;
-            Some(zendesk_jwt::aws::secrets_manager(&aws))
-        }
-        PublicKeySource::Pem(_) => None,
-    };
-    let sidebar = Sidebar::new(&config, secrets);
+    logging::init();
+    let sidebar = Sidebar::new(&SidebarConfig::from_env()?, &Aws::from_env())?;
     run(service_fn(|req| async {
         Ok::<_, Error>(sidebar.handle(req).await)
     }))

@@ -1,15 +1,16 @@
 //! Lambda entry point for `todos`: wiring only; the handler lives in the library.
 
-use std::sync::Arc;
-
-use lambda_http::{Error, run};
-use todos::{Todos, TodosConfig, service};
+use lambda_http::{Error, run, service_fn};
+use todos::{Todos, TodosConfig};
+use zendesk_jwt::lambda::aws::Aws;
+use zendesk_jwt::lambda::logging;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    zendesk_jwt::logging::init();
-    let config = TodosConfig::from_env()?;
-    let aws = zendesk_jwt::aws::from_env()?;
-    let todos = Arc::new(Todos::new(&config, zendesk_jwt::aws::dynamodb(&aws)));
-    run(service(todos)).await
+    logging::init();
+    let todos = Todos::new(&TodosConfig::from_env()?, &Aws::from_env())?;
+    run(service_fn(|req| async {
+        Ok::<_, Error>(todos.handle(req).await)
+    }))
+    .await
 }

@@ -20,7 +20,7 @@
 //! time, so the limits hold exactly under concurrent writes without transactions or retries.
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
@@ -158,7 +158,7 @@ impl TodoStore {
             return Err(StoreError::BudgetExhausted);
         }
         let hash = value_hash(value.as_str());
-        let now = epoch_seconds();
+        let now = zendesk_jwt::clock::now_seconds();
         for _ in 0..MAX_ATTEMPTS {
             let id = new_id();
             let (key_name, key_value) = self.key(owner);
@@ -378,7 +378,7 @@ fn key_record(item: &Item, name: &str) -> Option<(String, u64)> {
 }
 
 /// The to-dos of a user's item, oldest first (ids grow with time).
-pub fn items_of(item: &Item) -> Vec<TodoItem> {
+fn items_of(item: &Item) -> Vec<TodoItem> {
     let mut items: Vec<TodoItem> = item
         .iter()
         .filter_map(|(name, value)| {
@@ -410,32 +410,17 @@ fn value_hash(value: &str) -> String {
         .collect()
 }
 
-fn epoch_seconds() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
-}
-
 fn random_u16() -> u16 {
     let mut bytes = [0u8; 2];
     // The system RNG never fails on Lambda's Linux; fall back to the clock's low bits if it did.
     if aws_lc_rs::rand::fill(&mut bytes).is_err() {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .subsec_nanos();
-        return nanos as u16;
+        return zendesk_jwt::clock::now_millis() as u16;
     }
     u16::from_le_bytes(bytes)
 }
 
 fn new_id() -> TodoId {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as u64;
-    let ms = now_ms.saturating_sub(ID_EPOCH_MS);
+    let ms = zendesk_jwt::clock::now_millis().saturating_sub(ID_EPOCH_MS);
     let id = (ms << 12) | u64::from(random_u16() & 0x0fff);
     TodoId::new(id.max(1)).expect("ids stay below 2^53 until 2092")
 }

@@ -19,6 +19,8 @@ use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, PublicKeyUse};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use super::error::{AuthError, JwksError};
+
 /// How a [`JwksCache`] fetches.
 #[derive(Clone, Debug)]
 pub struct JwksSettings {
@@ -40,23 +42,6 @@ impl Default for JwksSettings {
     }
 }
 
-/// Fetching the JWKS failed.
-#[derive(Clone, Debug, thiserror::Error)]
-pub enum JwksError {
-    /// Connection, timeout or HTTP status error.
-    #[error("fetching the JWKS failed: {0}")]
-    Fetch(String),
-    /// The document is larger than [`JwksSettings::max_bytes`].
-    #[error("the JWKS document is larger than {0} bytes")]
-    TooLarge(usize),
-    /// The document is not a JWKS, or holds no usable RSA key.
-    #[error("the JWKS document is not usable: {0}")]
-    Invalid(String),
-    /// No fetch has succeeded yet and the last attempt is within the cool-down.
-    #[error("no keys yet; the last fetch failed and the cool-down has not passed")]
-    CoolingDown,
-}
-
 /// While no key could ever be loaded, fetch again after at most this long.
 const COLD_RETRY: Duration = Duration::from_secs(5);
 
@@ -65,13 +50,75 @@ struct Keys {
     by_kid: HashMap<String, Arc<DecodingKey>>,
 }
 
-#[derive(Default)]
+/// What the cache remembers about its fetches.
+#[derive(Clone, Debug, Default)]
 struct RefreshState {
     /// When the last refresh (or failed fetch) was attempted; the first successful load is not
     /// counted.
     last_attempt: Option<Instant>,
     /// The error of the last attempt, if it failed.
     last_error: Option<JwksError>,
+}
+
+/// What to do about a `kid` that is not among the cached keys.
+#[derive(Debug, PartialEq, Eq)]
+enum OnUnknownKid {
+    /// Fetch the JWKS now.
+    Fetch,
+    /// Refuse the token: the cool-down since the last attempt has not passed.
+    Refuse,
+    /// Answer "unavailable": no keys were ever loaded, the last attempt failed and the (short)
+    /// cool-down has not passed.
+    Unavailable,
+}
+
+/// The refresh rule. The first successful load does not start the cool-down (a key published
+/// right after it must still be found); refreshes and failures do. While nothing could be loaded
+/// at all, the cool-down is at most [`COLD_RETRY`], so the function recovers quickly once the
+/// endpoint is back.
+fn on_unknown_kid(
+    state: &RefreshState,
+    have_keys: bool,
+    now: Instant,
+    settings: &JwksSettings,
+) -> OnUnknownKid {
+    let cooldown = if have_keys {
+        settings.cooldown
+    } else {
+        settings.cooldown.min(COLD_RETRY)
+    };
+    let cooling = state
+        .last_attempt
+        .is_some_and(|at| now.saturating_duration_since(at) < cooldown);
+    match (cooling, have_keys, &state.last_error) {
+        (false, ..) => OnUnknownKid::Fetch,
+        (true, false, Some(_)) => OnUnknownKid::Unavailable,
+        (true, ..) => OnUnknownKid::Refuse,
+    }
+}
+
+/// The state after a fetch attempted at `attempt` (`had_keys`: whether keys were cached before).
+fn after_fetch(
+    state: &RefreshState,
+    had_keys: bool,
+    attempt: Instant,
+    result: Result<(), &JwksError>,
+) -> RefreshState {
+    let first_load = !had_keys && state.last_attempt.is_none();
+    match result {
+        Ok(()) => RefreshState {
+            last_attempt: if first_load {
+                state.last_attempt
+            } else {
+                Some(attempt)
+            },
+            last_error: None,
+        },
+        Err(error) => RefreshState {
+            last_attempt: Some(attempt),
+            last_error: Some(error.clone()),
+        },
+    }
 }
 
 /// Keys from one JWKS URL, by `kid`.
@@ -116,11 +163,6 @@ impl JwksCache {
         }
     }
 
-    /// The URL keys are fetched from.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
     fn cached(&self, kid: &str) -> Option<Arc<DecodingKey>> {
         self.keys
             .read()
@@ -130,8 +172,17 @@ impl JwksCache {
             .cloned()
     }
 
-    /// The key for `kid`, refreshing the JWKS if it is unknown and the cool-down allows.
-    pub async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, crate::AuthError> {
+    fn have_keys(&self) -> bool {
+        !self
+            .keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .by_kid
+            .is_empty()
+    }
+
+    /// The key for `kid`, refreshing the JWKS if it is unknown and [`on_unknown_kid`] allows.
+    pub async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, AuthError> {
         if let Some(key) = self.cached(kid) {
             return Ok(key);
         }
@@ -140,51 +191,34 @@ impl JwksCache {
         if let Some(key) = self.cached(kid) {
             return Ok(key);
         }
-        // The first successful load does not start the cool-down (a key published right after
-        // it must still be found); refreshes and failures do. While nothing could be loaded at
-        // all, retry sooner, so the function recovers quickly once the endpoint is back.
-        let cooldown = if self.is_empty() {
-            self.settings.cooldown.min(COLD_RETRY)
-        } else {
-            self.settings.cooldown
-        };
-        let within_cooldown = state.last_attempt.is_some_and(|at| at.elapsed() < cooldown);
-        if within_cooldown {
-            tracing::debug!(kid, "unknown kid; JWKS refresh is cooling down");
-            return Err(match &state.last_error {
-                Some(_) if self.is_empty() => JwksError::CoolingDown.into(),
-                _ => crate::AuthError::UnknownKid,
-            });
+        let had_keys = self.have_keys();
+        match on_unknown_kid(&state, had_keys, Instant::now(), &self.settings) {
+            OnUnknownKid::Fetch => {}
+            OnUnknownKid::Refuse => {
+                tracing::debug!(kid, "unknown kid; JWKS refresh is cooling down");
+                return Err(AuthError::UnknownKid);
+            }
+            OnUnknownKid::Unavailable => {
+                tracing::debug!(kid, "no JWKS keys yet; the last fetch failed moments ago");
+                return Err(JwksError::CoolingDown.into());
+            }
         }
-        let first_load = self.is_empty() && state.last_attempt.is_none();
         let attempt = Instant::now();
-        match self.fetch().await {
+        let fetched = self.fetch().await;
+        *state = after_fetch(&state, had_keys, attempt, fetched.as_ref().map(|_| ()));
+        match fetched {
             Ok(keys) => {
                 tracing::info!(url = %self.url, keys = keys.by_kid.len(), "JWKS refreshed");
                 *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keys);
-                state.last_error = None;
-                if !first_load {
-                    state.last_attempt = Some(attempt);
-                }
             }
             Err(error) => {
                 tracing::warn!(url = %self.url, %error, "JWKS refresh failed; keeping the last good keys");
-                state.last_error = Some(error.clone());
-                state.last_attempt = Some(attempt);
-                if self.is_empty() {
+                if !had_keys {
                     return Err(error.into());
                 }
             }
         }
-        self.cached(kid).ok_or(crate::AuthError::UnknownKid)
-    }
-
-    fn is_empty(&self) -> bool {
-        self.keys
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .by_kid
-            .is_empty()
+        self.cached(kid).ok_or(AuthError::UnknownKid)
     }
 
     async fn fetch(&self) -> Result<Keys, JwksError> {
@@ -271,6 +305,103 @@ fn parse_jwks(body: &[u8]) -> Result<Keys, JwksError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn settings(cooldown: u64) -> JwksSettings {
+        JwksSettings {
+            cooldown: Duration::from_secs(cooldown),
+            ..JwksSettings::default()
+        }
+    }
+
+    fn failed() -> JwksError {
+        JwksError::Fetch("HTTP 503".into())
+    }
+
+    #[test]
+    fn the_first_unknown_kid_fetches() {
+        let t0 = Instant::now();
+        let state = RefreshState::default();
+        assert_eq!(
+            on_unknown_kid(&state, false, t0, &settings(30)),
+            OnUnknownKid::Fetch
+        );
+    }
+
+    #[test]
+    fn the_first_successful_load_does_not_start_the_cooldown() {
+        let t0 = Instant::now();
+        let state = after_fetch(&RefreshState::default(), false, t0, Ok(()));
+        let t1 = t0 + Duration::from_secs(1);
+        assert_eq!(
+            on_unknown_kid(&state, true, t1, &settings(30)),
+            OnUnknownKid::Fetch
+        );
+    }
+
+    #[test]
+    fn a_refresh_starts_the_cooldown_and_its_end_allows_another() {
+        let t0 = Instant::now();
+        let loaded = after_fetch(&RefreshState::default(), false, t0, Ok(()));
+        let t1 = t0 + Duration::from_secs(1);
+        let refreshed = after_fetch(&loaded, true, t1, Ok(()));
+        let rules = settings(30);
+        assert_eq!(
+            on_unknown_kid(&refreshed, true, t1 + Duration::from_secs(29), &rules),
+            OnUnknownKid::Refuse
+        );
+        assert_eq!(
+            on_unknown_kid(&refreshed, true, t1 + Duration::from_secs(30), &rules),
+            OnUnknownKid::Fetch
+        );
+    }
+
+    #[test]
+    fn a_failed_refresh_with_keys_cached_refuses_unknown_kids_for_the_cooldown() {
+        let t0 = Instant::now();
+        let loaded = after_fetch(&RefreshState::default(), false, t0, Ok(()));
+        let t1 = t0 + Duration::from_secs(60);
+        let failed_refresh = after_fetch(&loaded, true, t1, Err(&failed()));
+        assert_eq!(
+            on_unknown_kid(
+                &failed_refresh,
+                true,
+                t1 + Duration::from_secs(10),
+                &settings(30)
+            ),
+            OnUnknownKid::Refuse,
+            "a token with an unknown kid is a 401, the cached keys still work"
+        );
+    }
+
+    #[test]
+    fn with_no_keys_ever_a_failure_is_retried_after_at_most_five_seconds() {
+        let t0 = Instant::now();
+        let state = after_fetch(&RefreshState::default(), false, t0, Err(&failed()));
+        let rules = settings(30);
+        assert_eq!(
+            on_unknown_kid(&state, false, t0 + Duration::from_secs(4), &rules),
+            OnUnknownKid::Unavailable
+        );
+        assert_eq!(
+            on_unknown_kid(&state, false, t0 + COLD_RETRY, &rules),
+            OnUnknownKid::Fetch
+        );
+        assert_eq!(
+            on_unknown_kid(&state, false, t0 + Duration::from_secs(1), &settings(0)),
+            OnUnknownKid::Fetch,
+            "a cool-down shorter than the cold retry wins"
+        );
+    }
+
+    #[test]
+    fn a_success_after_failures_clears_the_error() {
+        let t0 = Instant::now();
+        let failed_once = after_fetch(&RefreshState::default(), false, t0, Err(&failed()));
+        let t1 = t0 + COLD_RETRY;
+        let loaded = after_fetch(&failed_once, false, t1, Ok(()));
+        assert!(loaded.last_error.is_none());
+        assert_eq!(loaded.last_attempt, Some(t1));
+    }
 
     #[test]
     fn a_document_without_rsa_keys_is_refused() {

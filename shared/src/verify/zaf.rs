@@ -4,10 +4,11 @@
 use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::error::AuthError;
-use crate::token::{checked_header, decode_checked};
+use super::error::AuthError;
+use super::token::{checked_header, decode_checked};
 
 /// The claims of a ZAF signed-URL token that the start page may use.
 #[derive(Clone, Debug, Deserialize)]
@@ -52,4 +53,11 @@ impl ZafVerifier {
         checked_header(token)?;
         decode_checked(token, key, &self.validation)
     }
+}
+
+/// Parse an RSA public key in PEM (`-----BEGIN PUBLIC KEY-----`), as Zendesk serves an app's key
+/// (`GET /api/v2/apps/{app_id}/public_key.pem`). The error never contains the text.
+pub fn parse_rsa_public_key_pem(text: &SecretString) -> Result<DecodingKey, String> {
+    DecodingKey::from_rsa_pem(text.expose_secret().trim().as_bytes())
+        .map_err(|e| format!("not an RSA public key in PEM: {e}"))
 }

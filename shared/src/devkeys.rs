@@ -1,5 +1,6 @@
-//! Development and test keys: RSA key pairs generated on the spot, their JWKS, and minting of
-//! the tokens each flow expects. Never used by the Lambda functions themselves.
+//! Development and test keys (feature `dev-keys`): RSA key pairs generated on the spot, their
+//! JWKS, and minting of the tokens each flow expects. Used by the local server, the tests and
+//! the benchmarks; never compiled into a Lambda function.
 
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -90,10 +91,7 @@ pub fn jwks(keys: &[&DevKey]) -> String {
 
 /// Seconds since the epoch.
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs() as i64
+    crate::clock::now_seconds() as i64
 }
 
 /// The claims of a ZAF signed-URL token for `installation_id` in `subdomain`.

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 /// A configuration variable is missing or malformed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[error("configuration error: {name}: {problem}")]
 pub struct ConfigError {
     /// The environment variable at fault.
@@ -38,6 +38,14 @@ pub struct ProcessEnv;
 impl Vars for ProcessEnv {
     fn var(&self, name: &str) -> Option<String> {
         std::env::var(name).ok()
+    }
+}
+
+impl Vars for [(&str, String)] {
+    fn var(&self, name: &str) -> Option<String> {
+        self.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
     }
 }
 
@@ -107,25 +115,6 @@ impl<'a> Reader<'a> {
             .map(Duration::from_millis)
     }
 
-    /// The JWT leeway (`JWT_LEEWAY_SECONDS`, default 30 s, at most 60 s).
-    pub fn leeway(&self) -> Result<Duration, ConfigError> {
-        let leeway = self.seconds_or("JWT_LEEWAY_SECONDS", Duration::from_secs(30))?;
-        if leeway > Duration::from_secs(60) {
-            return Err(ConfigError::new("JWT_LEEWAY_SECONDS", "must be at most 60"));
-        }
-        Ok(leeway)
-    }
-
-    /// The JWKS fetch settings (`JWKS_COOLDOWN_SECONDS`, `JWKS_TIMEOUT_MS`, `JWKS_MAX_BYTES`).
-    pub fn jwks_settings(&self) -> Result<crate::JwksSettings, ConfigError> {
-        let defaults = crate::JwksSettings::default();
-        Ok(crate::JwksSettings {
-            cooldown: self.seconds_or("JWKS_COOLDOWN_SECONDS", defaults.cooldown)?,
-            timeout: self.millis_or("JWKS_TIMEOUT_MS", defaults.timeout)?,
-            max_bytes: self.parsed_or("JWKS_MAX_BYTES", defaults.max_bytes)?,
-        })
-    }
-
     /// The Zendesk subdomain (`acme` for `acme.zendesk.com`): lower-case letters, digits and
     /// dashes.
     pub fn subdomain(&self, name: &'static str) -> Result<String, ConfigError> {
@@ -162,5 +151,75 @@ pub fn url(name: &'static str, value: String) -> Result<String, ConfigError> {
             name,
             format!("{value:?} is not an http(s) URL"),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+        pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn blank_is_unset_and_values_are_trimmed() {
+        let vars = vars(&[("A", "  x  "), ("B", "   ")]);
+        let env = Reader::new(&vars);
+        assert_eq!(env.optional("A").as_deref(), Some("x"));
+        assert_eq!(env.optional("B"), None);
+        assert_eq!(env.required("B").unwrap_err().name, "B");
+        assert_eq!(env.required("C").unwrap_err().name, "C");
+    }
+
+    #[test]
+    fn numbers_and_durations_parse_or_name_the_variable() {
+        let vars = vars(&[("N", "12"), ("BAD", "twelve"), ("MS", "1500")]);
+        let env = Reader::new(&vars);
+        assert_eq!(env.parsed_or("N", 0u32).unwrap(), 12);
+        assert_eq!(env.parsed_or("UNSET", 7u32).unwrap(), 7);
+        let error = env.parsed_or("BAD", 0u32).unwrap_err();
+        assert_eq!(error.name, "BAD");
+        assert!(error.problem.contains("twelve"));
+        assert_eq!(
+            env.seconds_or("N", Duration::ZERO).unwrap(),
+            Duration::from_secs(12)
+        );
+        assert_eq!(
+            env.millis_or("MS", Duration::ZERO).unwrap(),
+            Duration::from_millis(1500)
+        );
+    }
+
+    #[test]
+    fn a_subdomain_is_lower_case_letters_digits_and_inner_dashes() {
+        for (raw, expected) in [("acme", "acme"), ("ACME-2", "acme-2")] {
+            let vars = vars(&[("S", raw)]);
+            assert_eq!(Reader::new(&vars).subdomain("S").unwrap(), expected);
+        }
+        for bad in [
+            "-acme",
+            "acme-",
+            "ac.me",
+            "acme.zendesk.com",
+            "ac me",
+            &"a".repeat(64),
+        ] {
+            let vars = vars(&[("S", bad)]);
+            assert_eq!(
+                Reader::new(&vars).subdomain("S").unwrap_err().name,
+                "S",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_url_is_http_or_https() {
+        assert!(url("U", "https://example.com/keys.json".into()).is_ok());
+        assert!(url("U", "http://127.0.0.1:9/keys.json".into()).is_ok());
+        for bad in ["ftp://example.com", "example.com", "//example.com"] {
+            assert_eq!(url("U", bad.into()).unwrap_err().name, "U", "{bad}");
+        }
     }
 }

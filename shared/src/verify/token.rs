@@ -2,14 +2,14 @@
 //! `kid` from a configured JWKS.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation, decode, decode_header};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::error::AuthError;
-use crate::jwks::JwksCache;
+use super::error::AuthError;
+use super::jwks::JwksCache;
 
 /// Tokens longer than this are refused before any parsing (Zendesk's are well under 2 KiB).
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -62,10 +62,7 @@ pub(crate) fn decode_checked<T: DeserializeOwned>(
 /// outlive its issuer's rotation; either way it is refused.
 fn check_unvalidated_claims(claims: &Map<String, Value>, leeway: u64) -> Result<(), AuthError> {
     if let Some(iat) = claims.get("iat") {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs_f64();
+        let now = crate::clock::now_seconds_f64();
         match iat.as_f64() {
             Some(iat) if iat >= 0.0 && iat <= now + leeway as f64 => {}
             Some(_) => return Err(AuthError::BadClaim("iat is in the future")),
@@ -140,11 +137,6 @@ impl JwksVerifier {
         }
     }
 
-    /// The cache this verifier reads keys from.
-    pub fn jwks(&self) -> &Arc<JwksCache> {
-        &self.jwks
-    }
-
     /// Verify `token` and deserialize its claims as `T`.
     pub async fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<T, AuthError> {
         let header = checked_header(token)?;
@@ -169,10 +161,7 @@ mod tests {
     use serde_json::json;
 
     fn now() -> f64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs_f64()
+        crate::clock::now_seconds_f64()
     }
 
     fn check(claims: Value) -> Result<(), AuthError> {

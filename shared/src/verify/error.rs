@@ -1,8 +1,6 @@
 //! Why a token was refused. The precise reason is for debug logs only; clients always get the
 //! same generic answer so that a probe learns nothing.
 
-use crate::jwks::JwksError;
-
 /// A token could not be accepted.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -42,4 +40,21 @@ impl AuthError {
     pub fn is_unavailable(&self) -> bool {
         matches!(self, AuthError::KeysUnavailable(_))
     }
+}
+
+/// Fetching the JWKS failed.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum JwksError {
+    /// Connection, timeout or HTTP status error.
+    #[error("fetching the JWKS failed: {0}")]
+    Fetch(String),
+    /// The document is larger than the configured maximum.
+    #[error("the JWKS document is larger than {0} bytes")]
+    TooLarge(usize),
+    /// The document is not a JWKS, or holds no usable RSA key.
+    #[error("the JWKS document is not usable: {0}")]
+    Invalid(String),
+    /// No fetch has succeeded yet and the last attempt is within the cool-down.
+    #[error("no keys yet; the last fetch failed and the cool-down has not passed")]
+    CoolingDown,
 }

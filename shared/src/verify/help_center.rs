@@ -3,8 +3,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::AuthError;
-use crate::token::JwksVerifier;
+use super::error::AuthError;
+use super::token::JwksVerifier;
 
 /// The largest integer a browser's JSON parser keeps exactly (2^53 - 1).
 const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
@@ -32,11 +32,6 @@ impl HelpCenterVerifier {
     /// A verifier over the account's JWKS.
     pub fn new(inner: JwksVerifier) -> Self {
         Self { inner }
-    }
-
-    /// The JWKS-backed verifier underneath.
-    pub fn inner(&self) -> &JwksVerifier {
-        &self.inner
     }
 
     /// Verify `token` and return the user it speaks for.

@@ -1,0 +1,89 @@
+//! Every failure the SDK exchange answers: one variant per case, each with its status. The
+//! display text is the `message` Zendesk receives (and logs).
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Response};
+use serde_json::json;
+use zendesk_jwt::lambda::http::{BodyError, json_response};
+
+/// An expected failure of the exchange.
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    /// 400: the form is malformed or lacks `user_token`.
+    #[error("{0}")]
+    BadRequest(&'static str),
+    /// 401: unknown, empty, expired or revoked user token (the reason is logged at debug).
+    #[error("Unknown or expired user token")]
+    Refused,
+    /// 405.
+    #[error("Use POST with a user_token form field")]
+    MethodNotAllowed,
+    /// 413.
+    #[error("The request body must be at most 16 KiB")]
+    TooLarge,
+    /// 415: not a form. The caller is Zendesk's server, for which the precise status is the
+    /// useful answer (the sidebar, which answers an agent's browser, says 400 with a page).
+    #[error("Send a form (application/x-www-form-urlencoded) with a user_token field")]
+    UnsupportedMediaType,
+    /// 503: the user store or identity provider keys are unreachable.
+    #[error("User lookup is temporarily unavailable")]
+    LookupUnavailable,
+    /// 503: the shared secret is missing, unreadable or a redacted copy (the cause is logged).
+    #[error("JWT signing is not available: the shared secret is missing or unusable")]
+    SigningUnavailable,
+}
+
+impl ExchangeError {
+    /// The HTTP status this failure answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ExchangeError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ExchangeError::Refused => StatusCode::UNAUTHORIZED,
+            ExchangeError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ExchangeError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ExchangeError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ExchangeError::LookupUnavailable | ExchangeError::SigningUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+        }
+    }
+
+    /// The response: `{"message": …}` with the status.
+    pub fn into_response(self) -> Response<Body> {
+        json_response(self.status(), &json!({ "message": self.to_string() }))
+    }
+}
+
+impl From<BodyError> for ExchangeError {
+    fn from(error: BodyError) -> Self {
+        match error {
+            BodyError::WrongMediaType => ExchangeError::UnsupportedMediaType,
+            BodyError::TooLarge => ExchangeError::TooLarge,
+            BodyError::Malformed => {
+                ExchangeError::BadRequest("The form could not be read (is user_token repeated?)")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_problems_answer_415_413_and_400() {
+        assert_eq!(ExchangeError::from(BodyError::WrongMediaType).status(), 415);
+        assert_eq!(ExchangeError::from(BodyError::TooLarge).status(), 413);
+        assert_eq!(ExchangeError::from(BodyError::Malformed).status(), 400);
+    }
+
+    #[test]
+    fn every_answer_is_a_json_message() {
+        let response = ExchangeError::Refused.into_response();
+        assert_eq!(response.status(), 401);
+        assert!(matches!(
+            response.body(),
+            Body::Text(text) if text == r#"{"message":"Unknown or expired user token"}"#
+        ));
+    }
+}

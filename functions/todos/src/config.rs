@@ -1,0 +1,139 @@
+//! The todos function's configuration, read once from the environment.
+
+use std::time::Duration;
+
+use lambda_http::http::HeaderValue;
+use zendesk_jwt::JwksSettings;
+use zendesk_jwt::lambda::env::{self, ConfigError, ProcessEnv, Reader};
+use zendesk_jwt::lambda::settings;
+
+use crate::store::MAX_ITEMS_LIMIT;
+
+/// Every setting of the todos function; each field names its variable.
+#[derive(Clone, Debug)]
+pub struct TodosConfig {
+    /// `ZENDESK_SUBDOMAIN`: the account; part of every item's key.
+    pub subdomain: String,
+    /// `TODOS_TABLE`: the DynamoDB table name.
+    pub table: String,
+    /// `HELP_CENTER_JWKS_URL` (default
+    /// `https://{subdomain}.zendesk.com/api/v2/help_center/integration/keys.json`).
+    pub jwks_url: String,
+    /// `ALLOWED_ORIGINS`: comma-separated help center origins allowed by CORS, such as
+    /// `https://acme.zendesk.com,https://help.acme.com`. Never `*`.
+    pub allowed_origins: Vec<String>,
+    /// `MAX_ITEMS_PER_USER` (default 500, at most [`MAX_ITEMS_LIMIT`]).
+    pub max_items: u32,
+    /// `JWKS_COOLDOWN_SECONDS` (default 30), `JWKS_TIMEOUT_MS` (default 3000),
+    /// `JWKS_MAX_BYTES` (default 65536).
+    pub jwks: JwksSettings,
+    /// `JWT_LEEWAY_SECONDS` (default 30, at most 60).
+    pub leeway: Duration,
+}
+
+impl TodosConfig {
+    /// Read the configuration from the environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&ProcessEnv)
+    }
+
+    /// Read the configuration from `vars`.
+    pub fn from_vars(vars: &dyn env::Vars) -> Result<Self, ConfigError> {
+        let env = Reader::new(vars);
+        let subdomain = env.subdomain("ZENDESK_SUBDOMAIN")?;
+        let jwks_url = match env.optional("HELP_CENTER_JWKS_URL") {
+            Some(url) => env::url("HELP_CENTER_JWKS_URL", url)?,
+            None => {
+                format!("https://{subdomain}.zendesk.com/api/v2/help_center/integration/keys.json")
+            }
+        };
+        let allowed_origins = parse_origins(&env.required("ALLOWED_ORIGINS")?)
+            .map_err(|problem| ConfigError::new("ALLOWED_ORIGINS", problem))?;
+        let max_items = env.parsed_or("MAX_ITEMS_PER_USER", 500)?;
+        if !(1..=MAX_ITEMS_LIMIT).contains(&max_items) {
+            return Err(ConfigError::new(
+                "MAX_ITEMS_PER_USER",
+                format!(
+                    "must be between 1 and {MAX_ITEMS_LIMIT} (one user's items share one DynamoDB item)"
+                ),
+            ));
+        }
+        Ok(Self {
+            subdomain,
+            table: env.required("TODOS_TABLE")?,
+            jwks_url,
+            allowed_origins,
+            max_items,
+            jwks: settings::jwks(&env)?,
+            leeway: settings::leeway(&env)?,
+        })
+    }
+}
+
+/// Split and check a comma-separated list of origins (`scheme://host[:port]`, no path).
+pub fn parse_origins(list: &str) -> Result<Vec<String>, String> {
+    let origins: Vec<String> = list
+        .split(',')
+        .map(|o| o.trim().trim_end_matches('/').to_owned())
+        .filter(|o| !o.is_empty())
+        .collect();
+    if origins.is_empty() {
+        return Err("lists no origin".into());
+    }
+    for origin in &origins {
+        let rest = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"))
+            .ok_or_else(|| format!("{origin:?} is not an http(s) origin (`*` is never allowed)"))?;
+        if rest.is_empty()
+            || rest.contains(['/', '*', '?', '#', ' '])
+            || HeaderValue::from_str(origin).is_err()
+        {
+            return Err(format!(
+                "{origin:?} is not an origin like https://help.example.com"
+            ));
+        }
+    }
+    Ok(origins)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_split_trimmed_and_checked() {
+        assert_eq!(
+            parse_origins(" https://acme.zendesk.com/ ,http://127.0.0.1:3000,").unwrap(),
+            ["https://acme.zendesk.com", "http://127.0.0.1:3000"]
+        );
+        for bad in [
+            "",
+            " , ",
+            "*",
+            "https://*.zendesk.com",
+            "acme.zendesk.com",
+            "https://acme.zendesk.com/hc",
+            "https://",
+            "https://a b.com",
+            "https://acme.zendesk.com?x",
+        ] {
+            assert!(parse_origins(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn the_jwks_url_defaults_to_the_accounts_help_center_keys() {
+        let vars = vec![
+            ("ZENDESK_SUBDOMAIN", "acme".to_owned()),
+            ("TODOS_TABLE", "todos".to_owned()),
+            ("ALLOWED_ORIGINS", "https://acme.zendesk.com".to_owned()),
+        ];
+        let config = TodosConfig::from_vars(&vars).unwrap();
+        assert_eq!(
+            config.jwks_url,
+            "https://acme.zendesk.com/api/v2/help_center/integration/keys.json"
+        );
+        assert_eq!(config.max_items, 500);
+    }
+}

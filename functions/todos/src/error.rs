@@ -1,0 +1,139 @@
+//! Every failure the to-do API answers: one variant per case, each with its status. The display
+//! text is the `message` the client sees.
+
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Response};
+use serde_json::json;
+use zendesk_jwt::lambda::http::{BodyError, json_response};
+
+use crate::store::StoreError;
+
+/// An expected failure of the to-do API.
+#[derive(Debug, thiserror::Error)]
+pub enum TodoError {
+    /// 401 with `WWW-Authenticate: Bearer error="invalid_token"`, whatever the precise reason.
+    #[error("Invalid authentication")]
+    Unauthenticated,
+    /// 400: the body is not a valid item, or the `Idempotency-Key` is malformed.
+    #[error("{0}")]
+    BadRequest(&'static str),
+    /// 404: no such route or item.
+    #[error("{0}")]
+    NotFound(&'static str),
+    /// 405.
+    #[error("Method not allowed")]
+    MethodNotAllowed,
+    /// 409: the user already has the most items allowed.
+    #[error("You have reached the maximum number of to-do items; delete one first")]
+    LimitReached,
+    /// 409: the new item does not fit in the user's storage (the values' bytes).
+    #[error("Your to-do items have reached the storage limit of 300,000 bytes; delete some first")]
+    StorageFull,
+    /// 413: the body is larger than 16 KiB.
+    #[error("The request body must be at most 16 KiB")]
+    TooLarge,
+    /// 415: the body is not JSON (a request without a `Content-Type` is read as JSON).
+    #[error("Send the item as JSON (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    /// 422: the `Idempotency-Key` was used for another item within the last 24 hours.
+    #[error("This Idempotency-Key was already used for a different item; send a new key")]
+    KeyReused,
+    /// 403: the request comes from a browser origin that is not in `ALLOWED_ORIGINS`.
+    #[error("Requests from this origin are not allowed")]
+    OriginNotAllowed,
+    /// 503: DynamoDB or the help center keys are unreachable (the cause is logged).
+    #[error("The to-do list is temporarily unavailable; try again shortly")]
+    Unavailable,
+}
+
+impl TodoError {
+    /// The HTTP status this failure answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            TodoError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            TodoError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            TodoError::NotFound(_) => StatusCode::NOT_FOUND,
+            TodoError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            TodoError::LimitReached | TodoError::StorageFull => StatusCode::CONFLICT,
+            TodoError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            TodoError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            TodoError::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            TodoError::OriginNotAllowed => StatusCode::FORBIDDEN,
+            TodoError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The response: `{"message": …}` with the status (and the challenge header for 401).
+    pub fn into_response(self) -> Response<Body> {
+        let mut response = json_response(self.status(), &json!({ "message": self.to_string() }));
+        match self {
+            TodoError::Unauthenticated => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                );
+            }
+            TodoError::OriginNotAllowed => {
+                response
+                    .headers_mut()
+                    .insert(header::VARY, HeaderValue::from_static("origin"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<BodyError> for TodoError {
+    fn from(error: BodyError) -> Self {
+        match error {
+            BodyError::WrongMediaType => TodoError::UnsupportedMediaType,
+            BodyError::TooLarge => TodoError::TooLarge,
+            BodyError::Malformed => {
+                TodoError::BadRequest("Send a JSON object like {\"value\": \"Buy milk\"}")
+            }
+        }
+    }
+}
+
+impl From<StoreError> for TodoError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::LimitReached => TodoError::LimitReached,
+            StoreError::BudgetExhausted => TodoError::StorageFull,
+            StoreError::KeyReused => TodoError::KeyReused,
+            StoreError::Unavailable(reason) => {
+                tracing::error!(%reason, "the to-do store is unavailable");
+                TodoError::Unavailable
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_401_carries_the_bearer_challenge_and_a_403_varies_by_origin() {
+        let response = TodoError::Unauthenticated.into_response();
+        assert_eq!(response.status(), 401);
+        assert_eq!(
+            response.headers()[header::WWW_AUTHENTICATE],
+            "Bearer error=\"invalid_token\""
+        );
+        assert!(
+            matches!(response.body(), Body::Text(t) if t == r#"{"message":"Invalid authentication"}"#)
+        );
+        let response = TodoError::OriginNotAllowed.into_response();
+        assert_eq!(response.status(), 403);
+        assert_eq!(response.headers()[header::VARY], "origin");
+    }
+
+    #[test]
+    fn body_problems_answer_415_413_and_400() {
+        assert_eq!(TodoError::from(BodyError::WrongMediaType).status(), 415);
+        assert_eq!(TodoError::from(BodyError::TooLarge).status(), 413);
+        assert_eq!(TodoError::from(BodyError::Malformed).status(), 400);
+    }
+}

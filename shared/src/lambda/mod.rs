@@ -1,0 +1,16 @@
+//! The plumbing around each Lambda function (and the local server that runs them): the layer
+//! above [`crate::verify`].
+//!
+//! * [`env`]: typed configuration from environment variables; every error names its variable.
+//! * [`settings`]: the verification settings every function reads the same way (leeway, JWKS).
+//! * [`aws`]: the AWS SDK clients, with this bundle's timeouts and retries.
+//! * [`secrets`]: where a secret lives ([`secrets::SecretLocation`]) and a TTL cache over it.
+//! * [`http`]: request bodies (size, media type, forms, JSON), bearer tokens, JSON answers.
+//! * [`logging`]: `tracing` set-up, never at TRACE.
+
+pub mod aws;
+pub mod env;
+pub mod http;
+pub mod logging;
+pub mod secrets;
+pub mod settings;

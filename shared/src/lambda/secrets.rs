@@ -1,0 +1,353 @@
+//! Secrets: where one lives ([`SecretLocation`], read from configuration) and a TTL cache over it
+//! ([`SecretCache`]): fetched lazily from AWS Secrets Manager (or taken from the environment for
+//! local runs), parsed once per fetched value, and kept when a refresh fails.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use secrecy::SecretString;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use super::aws::Aws;
+use super::env::{ConfigError, Reader};
+
+/// Where a secret lives, as configured.
+#[derive(Clone)]
+pub enum SecretLocation {
+    /// A Secrets Manager secret (name or ARN); its value is the `SecretString`.
+    SecretsManager(String),
+    /// The value itself, given in the environment (local runs only).
+    Inline(SecretString),
+}
+
+impl SecretLocation {
+    /// The secret id in `id_var` or, for local runs, the value itself in `value_var`; the id
+    /// wins when both are set, and one of the two is required.
+    pub fn from_env(
+        env: &Reader,
+        id_var: &'static str,
+        value_var: &'static str,
+    ) -> Result<Self, ConfigError> {
+        match (env.optional(id_var), env.optional(value_var)) {
+            (Some(id), _) => Ok(Self::SecretsManager(id)),
+            (None, Some(value)) => Ok(Self::Inline(value.into())),
+            (None, None) => Err(ConfigError::new(
+                id_var,
+                format!("is required (or {value_var} for local runs)"),
+            )),
+        }
+    }
+}
+
+impl std::fmt::Debug for SecretLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretLocation::SecretsManager(id) => write!(f, "SecretsManager({id})"),
+            SecretLocation::Inline(_) => f.write_str("Inline([redacted])"),
+        }
+    }
+}
+
+/// The secret could not be had.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum SecretError {
+    /// Secrets Manager could not be reached or refused the call, and no earlier value is cached.
+    #[error("reading secret {secret}: {reason}")]
+    Unavailable {
+        /// The secret id (never its value).
+        secret: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The secret's value is not usable (for instance a redacted copy or a malformed key).
+    #[error("secret {secret} is not usable: {reason}")]
+    Invalid {
+        /// The secret id (never its value).
+        secret: String,
+        /// Why the value was refused; never contains the value.
+        reason: String,
+    },
+}
+
+/// Parses a secret's text into what the function uses (a key, a signing secret). The error must
+/// not contain the secret.
+pub type SecretParser<T> = fn(&SecretString) -> Result<T, String>;
+
+/// Where a cache reads from: a client for Secrets Manager, or the inline value.
+enum Source {
+    SecretsManager {
+        client: aws_sdk_secretsmanager::Client,
+        secret_id: String,
+    },
+    Inline(SecretString),
+}
+
+struct Cached<T> {
+    value: Arc<T>,
+    fetched_at: Instant,
+}
+
+/// After a failed fetch with nothing cached, wait this long before asking Secrets Manager again,
+/// so that an outage does not turn every request into a slow failing call.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
+
+/// What a request for the secret does, given what the cache holds.
+#[derive(Debug, PartialEq, Eq)]
+enum Step {
+    /// Serve the cached value.
+    Serve,
+    /// Fetch (again).
+    Fetch,
+    /// Fail at once: nothing is cached and the last fetch failed moments ago.
+    Fail,
+}
+
+/// The cache rule. An inline value never expires; a fetched one is served for `ttl`, then
+/// fetched again (and kept if that fails). With nothing cached, a failure is not retried for
+/// [`RETRY_AFTER_FAILURE`].
+fn step(
+    fetched_at: Option<Instant>,
+    inline: bool,
+    last_failure: Option<Instant>,
+    now: Instant,
+    ttl: Duration,
+) -> Step {
+    match fetched_at {
+        Some(_) if inline => Step::Serve,
+        Some(at) if now.saturating_duration_since(at) < ttl => Step::Serve,
+        Some(_) => Step::Fetch,
+        None if last_failure
+            .is_some_and(|at| now.saturating_duration_since(at) < RETRY_AFTER_FAILURE) =>
+        {
+            Step::Fail
+        }
+        None => Step::Fetch,
+    }
+}
+
+/// One secret, parsed, cached for a TTL.
+pub struct SecretCache<T> {
+    source: Source,
+    ttl: Duration,
+    parse: SecretParser<T>,
+    current: RwLock<Option<Cached<T>>>,
+    /// Held for the whole of a refresh: one fetch in flight at a time. Holds the time of the
+    /// last failed fetch.
+    refresh: Mutex<Option<Instant>>,
+}
+
+impl<T> SecretCache<T> {
+    /// A cache over the secret at `location`, with a Secrets Manager client from `aws` when the
+    /// secret lives there. Nothing is fetched until [`SecretCache::get`] is called.
+    pub fn new(
+        location: &SecretLocation,
+        aws: &Aws,
+        ttl: Duration,
+        parse: SecretParser<T>,
+    ) -> Result<Self, ConfigError> {
+        let source = match location {
+            SecretLocation::SecretsManager(secret_id) => Source::SecretsManager {
+                client: aws.secrets_manager()?,
+                secret_id: secret_id.clone(),
+            },
+            SecretLocation::Inline(value) => Source::Inline(value.clone()),
+        };
+        Ok(Self {
+            source,
+            ttl,
+            parse,
+            current: RwLock::new(None),
+            refresh: Mutex::new(None),
+        })
+    }
+
+    fn cached(&self, last_failure: Option<Instant>) -> (Step, Option<Arc<T>>) {
+        let current = self.current.read().unwrap_or_else(|e| e.into_inner());
+        let inline = matches!(self.source, Source::Inline(_));
+        let fetched_at = current.as_ref().map(|c| c.fetched_at);
+        let step = step(fetched_at, inline, last_failure, Instant::now(), self.ttl);
+        (step, current.as_ref().map(|c| c.value.clone()))
+    }
+
+    fn name(&self) -> String {
+        match &self.source {
+            Source::SecretsManager { secret_id, .. } => secret_id.clone(),
+            Source::Inline(_) => "(inline value)".to_owned(),
+        }
+    }
+
+    /// The parsed secret: from the cache while it is fresh, else fetched again. When a refresh
+    /// fails, the last good value is returned and the failure logged.
+    pub async fn get(&self) -> Result<Arc<T>, SecretError> {
+        if let (Step::Serve, Some(value)) = self.cached(None) {
+            return Ok(value);
+        }
+        let mut last_failure = self.refresh.lock().await;
+        // Another caller may have refreshed while this one waited for the lock.
+        let (step, stale) = self.cached(*last_failure);
+        match (step, stale) {
+            (Step::Serve, Some(value)) => Ok(value),
+            (Step::Fail, _) => Err(SecretError::Unavailable {
+                secret: self.name(),
+                reason: "the last attempt failed moments ago".into(),
+            }),
+            (_, stale) => self.refresh(&mut last_failure, stale).await,
+        }
+    }
+
+    /// Fetch the secret while holding the refresh lock; on failure, keep serving `stale`.
+    async fn refresh(
+        &self,
+        last_failure: &mut Option<Instant>,
+        stale: Option<Arc<T>>,
+    ) -> Result<Arc<T>, SecretError> {
+        match self.fetch().await {
+            Ok(value) => {
+                let value = Arc::new(value);
+                *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Cached {
+                    value: value.clone(),
+                    fetched_at: Instant::now(),
+                });
+                *last_failure = None;
+                Ok(value)
+            }
+            Err(error) => {
+                *last_failure = Some(Instant::now());
+                match stale {
+                    Some(value) => {
+                        tracing::warn!(%error, "secret refresh failed; using the last good value");
+                        Ok(value)
+                    }
+                    None => Err(error),
+                }
+            }
+        }
+    }
+
+    async fn fetch(&self) -> Result<T, SecretError> {
+        let text = match &self.source {
+            Source::Inline(value) => value.clone(),
+            Source::SecretsManager { client, secret_id } => {
+                let output = client
+                    .get_secret_value()
+                    .secret_id(secret_id)
+                    .send()
+                    .await
+                    .map_err(|e| SecretError::Unavailable {
+                        secret: secret_id.clone(),
+                        reason: aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
+                    })?;
+                let text = output.secret_string.ok_or_else(|| SecretError::Invalid {
+                    secret: secret_id.clone(),
+                    reason: "it has no SecretString (binary secrets are not supported)".into(),
+                })?;
+                tracing::info!(secret = %secret_id, "secret fetched");
+                SecretString::from(text)
+            }
+        };
+        (self.parse)(&text).map_err(|reason| SecretError::Invalid {
+            secret: self.name(),
+            reason,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn parse_len(text: &SecretString) -> Result<usize, String> {
+        Ok(text.expose_secret().len())
+    }
+
+    fn no_aws() -> Aws {
+        let none: Vec<(&str, String)> = vec![];
+        Aws::from_vars(&none)
+    }
+
+    #[tokio::test]
+    async fn an_inline_secret_is_parsed_once_and_kept() {
+        let cache = SecretCache::new(
+            &SecretLocation::Inline("abcdef".into()),
+            &no_aws(),
+            Duration::from_secs(0),
+            parse_len,
+        )
+        .expect("an inline secret needs no AWS settings");
+        assert_eq!(*cache.get().await.unwrap(), 6);
+        let first = cache.get().await.unwrap();
+        let second = cache.get().await.unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &second),
+            "an inline secret is not parsed again"
+        );
+    }
+
+    #[test]
+    fn a_secrets_manager_secret_without_aws_settings_is_a_configuration_error() {
+        let result = SecretCache::new(
+            &SecretLocation::SecretsManager("app/key".into()),
+            &no_aws(),
+            Duration::from_secs(300),
+            parse_len,
+        );
+        assert_eq!(result.err().map(|e| e.name), Some("AWS_REGION"));
+    }
+
+    #[test]
+    fn a_secret_location_never_prints_its_value() {
+        let location = SecretLocation::Inline("hunter2-hunter2".into());
+        assert!(!format!("{location:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn the_location_is_the_id_or_else_the_inline_value() {
+        let both = vec![("ID", "app/key".to_owned()), ("VALUE", "pem".to_owned())];
+        assert!(matches!(
+            SecretLocation::from_env(&Reader::new(&both), "ID", "VALUE").unwrap(),
+            SecretLocation::SecretsManager(id) if id == "app/key"
+        ));
+        let inline = vec![("VALUE", "pem".to_owned())];
+        assert!(matches!(
+            SecretLocation::from_env(&Reader::new(&inline), "ID", "VALUE").unwrap(),
+            SecretLocation::Inline(_)
+        ));
+        let none: Vec<(&str, String)> = vec![];
+        let error = SecretLocation::from_env(&Reader::new(&none), "ID", "VALUE").unwrap_err();
+        assert_eq!(error.name, "ID");
+        assert!(error.problem.contains("VALUE"));
+    }
+
+    #[test]
+    fn a_fetched_value_is_served_for_its_ttl_then_fetched_again() {
+        let t0 = Instant::now();
+        let ttl = Duration::from_secs(300);
+        assert_eq!(step(None, false, None, t0, ttl), Step::Fetch);
+        assert_eq!(
+            step(Some(t0), false, None, t0 + Duration::from_secs(299), ttl),
+            Step::Serve
+        );
+        assert_eq!(step(Some(t0), false, None, t0 + ttl, ttl), Step::Fetch);
+        assert_eq!(
+            step(Some(t0), true, None, t0 + Duration::from_secs(10_000), ttl),
+            Step::Serve,
+            "an inline value never expires"
+        );
+    }
+
+    #[test]
+    fn with_nothing_cached_a_failure_is_not_retried_for_a_second() {
+        let t0 = Instant::now();
+        let ttl = Duration::from_secs(300);
+        assert_eq!(
+            step(None, false, Some(t0), t0 + Duration::from_millis(900), ttl),
+            Step::Fail
+        );
+        assert_eq!(
+            step(None, false, Some(t0), t0 + RETRY_AFTER_FAILURE, ttl),
+            Step::Fetch
+        );
+    }
+}
