@@ -134,6 +134,7 @@ impl DevEnvironment {
             "sub": subject,
             "name": "Demo User",
             "email": "demo@example.com",
+            "email_verified": true,
             "iat": now,
             "exp": now + ttl_seconds,
         }))

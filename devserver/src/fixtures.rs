@@ -126,6 +126,20 @@ pub fn generate(env: &DevEnvironment, ttl_seconds: i64) -> Vec<Fixture> {
             400,
             apigw_event("POST", SIDEBAR_PAGE, &[FORM], Some("")),
         ),
+        // A page address with characters a URI cannot hold, as API Gateway passes it on: the
+        // function repairs the event (zendesk_jwt::lambda::runtime) and serves the page, with
+        // the values escaped.
+        fixture(
+            "sidebar-hostile-query",
+            "sidebar",
+            200,
+            apigw_event(
+                "POST",
+                "/sidebar?origin=\"https://example.zendesk.com\"&app_guid=<b> 1",
+                &[FORM],
+                Some(&format!("token={zaf}")),
+            ),
+        ),
         fixture(
             "todos-list",
             "todos",
@@ -177,6 +191,23 @@ pub fn generate(env: &DevEnvironment, ttl_seconds: i64) -> Vec<Fixture> {
             401,
             apigw_event("GET", "/todo_items", &[origin], None),
         ),
+        // A scheme and a host that make no URL: dropped, and the request served.
+        fixture(
+            "todos-hostile-headers",
+            "todos",
+            200,
+            apigw_event(
+                "GET",
+                "/todo_items",
+                &[
+                    auth,
+                    origin,
+                    ("x-forwarded-proto", "<x>"),
+                    ("host", "1.2.3.999"),
+                ],
+                None,
+            ),
+        ),
         fixture(
             "todos-preflight",
             "todos",
@@ -213,9 +244,20 @@ pub fn generate(env: &DevEnvironment, ttl_seconds: i64) -> Vec<Fixture> {
             apigw_event("POST", "/sdk/jwt", &[FORM], Some("user_token=never-issued")),
         ),
         fixture(
+            "sdk-exchange-hostile-query",
+            "sdk-exchange",
+            200,
+            apigw_event(
+                "POST",
+                "/sdk/jwt?from=\"<app>\" \u{1}",
+                &[FORM],
+                Some(&format!("user_token={}", env.demo_user_token)),
+            ),
+        ),
+        fixture(
             "sdk-exchange-missing-token",
             "sdk-exchange",
-            400,
+            401,
             apigw_event("POST", "/sdk/jwt", &[FORM], Some("")),
         ),
     ]

@@ -122,11 +122,41 @@ pub async fn spawn(addr: SocketAddr, functions: Functions) -> std::io::Result<So
     Ok(local)
 }
 
+/// Whether a `Host` header names this machine: `localhost`, `127.0.0.1` (any 127.x) or `[::1]`,
+/// with any port. A web page can make a browser send requests to the local server under a name
+/// of its own (DNS rebinding) and mint development tokens; such requests carry that name.
+pub fn is_loopback_host(host: Option<&str>) -> bool {
+    let Some(host) = host.filter(|h| !h.contains('@')) else {
+        return false;
+    };
+    let Ok(authority) = host.parse::<lambda_http::http::uri::Authority>() else {
+        return false;
+    };
+    let name = authority.host();
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 async fn answer(
     functions: &Functions,
     req: hyper::Request<Incoming>,
 ) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
+    let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    if !is_loopback_host(host) {
+        tracing::debug!(?host, "request for a host that is not loopback refused");
+        return hyper::Response::builder()
+            .status(StatusCode::FORBIDDEN)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from_static(
+                b"{\"message\":\"This development server answers only requests to localhost, 127.0.0.1 or [::1]\"}",
+            )))
+            .expect("static response");
+    }
     let bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => {
@@ -157,4 +187,37 @@ async fn answer(
         _ => Bytes::new(),
     };
     hyper::Response::from_parts(parts, Full::new(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_hosts_are_served() {
+        for good in [
+            "localhost",
+            "localhost:3000",
+            "LOCALHOST:3000",
+            "127.0.0.1",
+            "127.0.0.1:3000",
+            "127.1.2.3:9",
+            "[::1]:3000",
+        ] {
+            assert!(is_loopback_host(Some(good)), "{good}");
+        }
+        for bad in [
+            "evil.example",
+            "evil.example:3000",
+            "localhost.evil.example",
+            "127.0.0.1.nip.io",
+            "10.0.0.1:3000",
+            "[::2]:3000",
+            "",
+            "user@localhost",
+        ] {
+            assert!(!is_loopback_host(Some(bad)), "{bad}");
+        }
+        assert!(!is_loopback_host(None));
+    }
 }

@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use zendesk_jwt::JwksSettings;
 use zendesk_jwt::lambda::env::{self, ConfigError, ProcessEnv, Reader};
-use zendesk_jwt::lambda::secrets::SecretLocation;
+use zendesk_jwt::lambda::secrets::{SecretLocation, SecretTimes};
 use zendesk_jwt::lambda::settings;
 
-use crate::users::ClaimNames;
+use crate::users::{ClaimNames, EmailVerified};
 
 /// How user tokens are resolved (`USER_TOKEN_RESOLVER`).
 #[derive(Clone, Debug)]
@@ -28,7 +28,9 @@ pub enum ResolverConfig {
         /// `IDP_NAME_CLAIM` (default `name`), `IDP_EMAIL_CLAIM` (default `email`),
         /// `IDP_EXTERNAL_ID_CLAIM` (default `sub`).
         claims: ClaimNames,
-        /// `JWKS_COOLDOWN_SECONDS`, `JWKS_TIMEOUT_MS`, `JWKS_MAX_BYTES`.
+        /// `IDP_EMAIL_VERIFIED`: `if-present` (default) or `required`.
+        email_verified: EmailVerified,
+        /// `JWKS_COOLDOWN_SECONDS`, `JWKS_TIMEOUT_MS`, `JWKS_MAX_BYTES`, `JWKS_MAX_AGE_SECONDS`.
         jwks: JwksSettings,
     },
 }
@@ -39,8 +41,8 @@ pub struct ExchangeConfig {
     /// `SDK_SHARED_SECRET_ID` (Secrets Manager) or, for local runs, `SDK_SHARED_SECRET`: the
     /// shared secret from Admin Center.
     pub secret: SecretLocation,
-    /// `SECRET_TTL_SECONDS` (default 300).
-    pub secret_ttl: Duration,
+    /// `SECRET_TTL_SECONDS` (default 300), `SECRET_RETRY_SECONDS` (default 30).
+    pub secret_times: SecretTimes,
     /// `USER_TOKEN_RESOLVER` and its settings.
     pub resolver: ResolverConfig,
     /// `JWT_LEEWAY_SECONDS` (default 30, at most 60), for identity-provider tokens.
@@ -61,7 +63,7 @@ impl ExchangeConfig {
                 table: env.required("USER_TOKENS_TABLE")?,
             },
             Some("identity-provider") => ResolverConfig::IdentityProvider {
-                jwks_url: env.url("IDP_JWKS_URL")?,
+                jwks_url: env::key_url("IDP_JWKS_URL", env.required("IDP_JWKS_URL")?)?,
                 issuer: env.required("IDP_ISSUER")?,
                 audience: env.required("IDP_AUDIENCE")?,
                 claims: ClaimNames {
@@ -75,6 +77,15 @@ impl ExchangeConfig {
                         .optional("IDP_EXTERNAL_ID_CLAIM")
                         .unwrap_or_else(|| "sub".into()),
                 },
+                email_verified: match env.optional("IDP_EMAIL_VERIFIED") {
+                    None => EmailVerified::default(),
+                    Some(value) => EmailVerified::parse(&value).ok_or_else(|| {
+                        ConfigError::new(
+                            "IDP_EMAIL_VERIFIED",
+                            format!("{value:?} is neither \"if-present\" nor \"required\""),
+                        )
+                    })?,
+                },
                 jwks: settings::jwks(&env)?,
             },
             Some(other) => {
@@ -86,7 +97,7 @@ impl ExchangeConfig {
         };
         Ok(Self {
             secret: SecretLocation::from_env(&env, "SDK_SHARED_SECRET_ID", "SDK_SHARED_SECRET")?,
-            secret_ttl: settings::secret_ttl(&env)?,
+            secret_times: settings::secret_times(&env)?,
             resolver,
             leeway: settings::leeway(&env)?,
         })
@@ -133,6 +144,11 @@ mod tests {
             ExchangeConfig::from_vars(&pairs).unwrap_err().name,
             "IDP_AUDIENCE"
         );
+        let mut plain_http = pairs.clone();
+        plain_http.push(("IDP_AUDIENCE", "zendesk".to_owned()));
+        plain_http.retain(|(k, _)| *k != "IDP_JWKS_URL");
+        plain_http.push(("IDP_JWKS_URL", "http://idp.example.com/jwks.json".to_owned()));
+        assert_eq!(ExchangeConfig::from_vars(&plain_http).unwrap_err().name, "IDP_JWKS_URL");
         let other = vars(&[("SDK_SHARED_SECRET", "x"), ("USER_TOKEN_RESOLVER", "ldap")]);
         assert_eq!(
             ExchangeConfig::from_vars(&other).unwrap_err().name,

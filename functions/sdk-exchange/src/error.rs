@@ -9,10 +9,10 @@ use zendesk_jwt::lambda::http::{BodyError, json_response};
 /// An expected failure of the exchange.
 #[derive(Debug, thiserror::Error)]
 pub enum ExchangeError {
-    /// 400: the form is malformed or lacks `user_token`.
-    #[error("{0}")]
-    BadRequest(&'static str),
-    /// 401: unknown, empty, expired or revoked user token (the reason is logged at debug).
+    /// 401: unknown, empty, expired or revoked user token, or none usable as a token (a form
+    /// without `user_token`, with it repeated or as `user_token[]`): whatever Zendesk's servers
+    /// sent, they get the answer their SDK JWT contract expects for a token that is no good. The
+    /// reason is logged at debug level.
     #[error("Unknown or expired user token")]
     Refused,
     /// 405.
@@ -37,7 +37,6 @@ impl ExchangeError {
     /// The HTTP status this failure answers with.
     pub fn status(&self) -> StatusCode {
         match self {
-            ExchangeError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ExchangeError::Refused => StatusCode::UNAUTHORIZED,
             ExchangeError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ExchangeError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -60,7 +59,8 @@ impl From<BodyError> for ExchangeError {
             BodyError::WrongMediaType => ExchangeError::UnsupportedMediaType,
             BodyError::TooLarge => ExchangeError::TooLarge,
             BodyError::Malformed => {
-                ExchangeError::BadRequest("The form could not be read (is user_token repeated?)")
+                tracing::debug!("SDK exchange form could not be read (a repeated field?)");
+                ExchangeError::Refused
             }
         }
     }
@@ -71,10 +71,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn body_problems_answer_415_413_and_400() {
+    fn body_problems_answer_415_413_and_401() {
         assert_eq!(ExchangeError::from(BodyError::WrongMediaType).status(), 415);
         assert_eq!(ExchangeError::from(BodyError::TooLarge).status(), 413);
-        assert_eq!(ExchangeError::from(BodyError::Malformed).status(), 400);
+        assert_eq!(ExchangeError::from(BodyError::Malformed).status(), 401);
     }
 
     #[test]

@@ -29,8 +29,8 @@ pub use config::{ExchangeConfig, ResolverConfig};
 pub use error::ExchangeError;
 pub use issuer::SdkTokenIssuer;
 pub use users::{
-    ClaimNames, IdentityProviderTokens, MAX_USER_TOKEN_BYTES, OPTIONAL_ATTRIBUTES, ResolveError,
-    SdkUser, UserResolver, UserTokenTable, token_hash,
+    ClaimNames, EmailVerified, IdentityProviderTokens, MAX_USER_TOKEN_BYTES, OPTIONAL_ATTRIBUTES,
+    ResolveError, SdkUser, UserResolver, UserTokenTable, token_hash,
 };
 
 /// The exchange handler and what it keeps between invocations.
@@ -57,6 +57,7 @@ impl SdkExchange {
                 issuer,
                 audience,
                 claims,
+                email_verified,
                 jwks,
             } => {
                 let cache = Arc::new(JwksCache::new(jwks_url.clone(), jwks.clone()));
@@ -68,6 +69,7 @@ impl SdkExchange {
                 UserResolver::IdentityProvider(Box::new(IdentityProviderTokens::new(
                     JwksVerifier::new(cache, &rules),
                     claims.clone(),
+                    *email_verified,
                 )))
             }
         };
@@ -75,7 +77,7 @@ impl SdkExchange {
             issuer: SecretCache::new(
                 &config.secret,
                 aws,
-                config.secret_ttl,
+                config.secret_times,
                 SdkTokenIssuer::from_secret,
             )?,
             resolver,
@@ -95,9 +97,11 @@ impl SdkExchange {
             return Err(ExchangeError::MethodNotAllowed);
         }
         let form: ExchangeForm = read_form(req)?;
-        let user_token = form.user_token.ok_or(ExchangeError::BadRequest(
-            "The user_token form field is required",
-        ))?;
+        // Zendesk's contract: a token that is missing or not usable is one Zendesk cannot use.
+        let user_token = form.user_token.ok_or_else(|| {
+            tracing::debug!("SDK exchange request without a user_token field");
+            ExchangeError::Refused
+        })?;
         let user = self
             .resolver
             .resolve(&user_token)
@@ -122,5 +126,66 @@ impl SdkExchange {
         })?;
         tracing::info!("SDK JWT issued");
         Ok(jwt)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// GIVEN an exchange whose user tokens are in a table and whose secret is inline; the
+    /// requests below are answered before any AWS call.
+    fn exchange() -> SdkExchange {
+        let vars = vec![
+            ("SDK_SHARED_SECRET", "test-only-shared-secret-0123456789".to_owned()),
+            ("USER_TOKENS_TABLE", "tokens".to_owned()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+            ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+            // Nothing listens there: a request that reached DynamoDB would be a 503.
+            ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9".to_owned()),
+        ];
+        let config = ExchangeConfig::from_vars(&vars).unwrap();
+        SdkExchange::new(&config, &Aws::from_vars(&vars)).unwrap()
+    }
+
+    fn post(content_type: &str, body: &str) -> Request {
+        lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("/sdk/jwt")
+            .header("content-type", content_type)
+            .body(Body::Text(body.to_owned()))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_token_that_is_missing_or_unusable_is_a_401_like_an_unknown_one() {
+        let exchange = exchange();
+        let form = "application/x-www-form-urlencoded";
+        for body in ["", "other=1", "user_token[]=abc", "user_token=a&user_token=b", "user_token="] {
+            let response = exchange.handle(post(form, body)).await;
+            assert_eq!(response.status(), 401, "{body:?}");
+            assert!(
+                matches!(response.body(), Body::Text(t) if t.contains("Unknown or expired user token")),
+                "{body:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn only_a_body_that_is_not_a_form_is_a_415() {
+        let exchange = exchange();
+        let json = exchange
+            .handle(post("application/json", r#"{"user_token":"abc"}"#))
+            .await;
+        assert_eq!(json.status(), 415);
+        let big = format!("user_token={}", "a".repeat(17 * 1024));
+        let too_large = exchange
+            .handle(post("application/x-www-form-urlencoded", &big))
+            .await;
+        assert_eq!(too_large.status(), 413);
+        let mut get = post("application/x-www-form-urlencoded", "user_token=abc");
+        *get.method_mut() = Method::GET;
+        assert_eq!(exchange.handle(get).await.status(), 405);
     }
 }

@@ -1,15 +1,15 @@
 //! Lambda entry point for `sdk-exchange`: wiring only; the handler lives in the library.
 
-use lambda_http::{Error, run, service_fn};
+use lambda_http::{Error, service_fn};
 use sdk_exchange::{ExchangeConfig, SdkExchange};
 use zendesk_jwt::lambda::aws::Aws;
-use zendesk_jwt::lambda::logging;
+use zendesk_jwt::lambda::{logging, runtime};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     logging::init();
     let exchange = SdkExchange::new(&ExchangeConfig::from_env()?, &Aws::from_env())?;
-    run(service_fn(|req| async {
+    runtime::run(service_fn(|req| async {
         Ok::<_, Error>(exchange.handle(req).await)
     }))
     .await

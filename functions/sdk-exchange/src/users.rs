@@ -121,8 +121,11 @@ fn user_from_item(
     if expires_at <= now {
         return Err(refused("user token expired"));
     }
-    if item.get("revoked").and_then(|v| v.as_bool().ok()) == Some(&true) {
-        return Err(refused("user token revoked"));
+    // Revocation fails closed: only an absent attribute or BOOL false lets the token through
+    // (a string "true", a number 1, or a typo'd type are read as revoked).
+    match item.get("revoked") {
+        None | Some(AttributeValue::Bool(false)) => {}
+        Some(_) => return Err(refused("user token revoked (or revoked is not BOOL false)")),
     }
     let text = |name: &str| {
         item.get(name)
@@ -176,16 +179,46 @@ pub struct ClaimNames {
     pub external_id: String,
 }
 
+/// When an identity-provider token's `email_verified` claim must say the address is verified
+/// (`IDP_EMAIL_VERIFIED`). Without the check, a self-service sign-up at the provider with
+/// someone else's address could take over that person's Zendesk identity.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EmailVerified {
+    /// `if-present` (default): a token whose `email_verified` is present and not true is
+    /// refused; a provider that never sends the claim is trusted for its addresses.
+    #[default]
+    IfPresent,
+    /// `required`: the claim must be present and true.
+    Required,
+}
+
+impl EmailVerified {
+    /// Parse the configuration value.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "if-present" => Some(Self::IfPresent),
+            "required" => Some(Self::Required),
+            _ => None,
+        }
+    }
+}
+
 /// JWTs from the organisation's identity provider, verified against its JWKS.
 pub struct IdentityProviderTokens {
     verifier: JwksVerifier,
     claims: ClaimNames,
+    email_verified: EmailVerified,
 }
 
 impl IdentityProviderTokens {
-    /// A resolver with `verifier` (issuer and audience already set) and claim names.
-    pub fn new(verifier: JwksVerifier, claims: ClaimNames) -> Self {
-        Self { verifier, claims }
+    /// A resolver with `verifier` (issuer and audience already set), claim names and the
+    /// `email_verified` rule.
+    pub fn new(verifier: JwksVerifier, claims: ClaimNames, email_verified: EmailVerified) -> Self {
+        Self {
+            verifier,
+            claims,
+            email_verified,
+        }
     }
 
     async fn resolve(&self, user_token: &str) -> Result<SdkUser, ResolveError> {
@@ -197,35 +230,56 @@ impl IdentityProviderTokens {
                     ResolveError::Refused(error.to_string())
                 }
             })?;
-        let text = |name: &str| {
-            claims
-                .get(name)
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        };
-        let name = text(&self.claims.name)
-            .ok_or_else(|| ResolveError::Refused(format!("no {} claim", self.claims.name)))?;
-        let email = text(&self.claims.email)
-            .ok_or_else(|| ResolveError::Refused(format!("no {} claim", self.claims.email)))?;
-        let mut attributes = Map::new();
-        // The external id is optional, but one of the wrong type is a confused token: refuse it
-        // rather than fall back to matching the user by email alone.
-        if claims.contains_key(&self.claims.external_id) {
-            let external_id = text(&self.claims.external_id).ok_or_else(|| {
-                ResolveError::Refused(format!(
-                    "{} claim is not a non-empty string",
-                    self.claims.external_id
-                ))
-            })?;
-            attributes.insert("external_id".into(), Value::String(external_id));
-        }
-        Ok(SdkUser {
-            name,
-            email,
-            attributes,
-        })
+        user_from_claims(&claims, &self.claims, self.email_verified)
     }
+}
+
+/// The user a verified identity-provider token speaks for.
+fn user_from_claims(
+    claims: &Map<String, Value>,
+    names: &ClaimNames,
+    email_verified: EmailVerified,
+) -> Result<SdkUser, ResolveError> {
+    let text = |name: &str| {
+        claims
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let name = text(&names.name)
+        .ok_or_else(|| ResolveError::Refused(format!("no {} claim", names.name)))?;
+    let email = text(&names.email)
+        .ok_or_else(|| ResolveError::Refused(format!("no {} claim", names.email)))?;
+    // Some providers send the claim as the string "true"; anything else is not a yes.
+    let verified = match claims.get("email_verified") {
+        None => email_verified == EmailVerified::IfPresent,
+        Some(Value::Bool(verified)) => *verified,
+        Some(Value::String(verified)) => verified == "true",
+        Some(_) => false,
+    };
+    if !verified {
+        return Err(ResolveError::Refused(
+            "email_verified is missing or not true".into(),
+        ));
+    }
+    let mut attributes = Map::new();
+    // The external id is optional, but one of the wrong type is a confused token: refuse it
+    // rather than fall back to matching the user by email alone.
+    if claims.contains_key(&names.external_id) {
+        let external_id = text(&names.external_id).ok_or_else(|| {
+            ResolveError::Refused(format!(
+                "{} claim is not a non-empty string",
+                names.external_id
+            ))
+        })?;
+        attributes.insert("external_id".into(), Value::String(external_id));
+    }
+    Ok(SdkUser {
+        name,
+        email,
+        attributes,
+    })
 }
 
 #[cfg(test)]
@@ -237,6 +291,89 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), v.clone()))
             .collect()
+    }
+
+    fn known(revoked: Option<AttributeValue>) -> HashMap<String, AttributeValue> {
+        let mut pairs = vec![
+            ("expires_at", AttributeValue::N("2000".into())),
+            ("name", AttributeValue::S("Ann".into())),
+            ("email", AttributeValue::S("ann@example.com".into())),
+        ];
+        if let Some(revoked) = revoked {
+            pairs.push(("revoked", revoked));
+        }
+        item(&pairs)
+    }
+
+    #[test]
+    fn revocation_fails_closed_on_anything_but_false() {
+        assert!(user_from_item(&known(None), 1000).is_ok());
+        assert!(user_from_item(&known(Some(AttributeValue::Bool(false))), 1000).is_ok());
+        for revoked in [
+            AttributeValue::Bool(true),
+            AttributeValue::S("true".into()),
+            AttributeValue::S("false".into()),
+            AttributeValue::N("1".into()),
+            AttributeValue::N("0".into()),
+            AttributeValue::Null(true),
+            AttributeValue::L(vec![]),
+        ] {
+            assert!(
+                matches!(
+                    user_from_item(&known(Some(revoked.clone())), 1000),
+                    Err(ResolveError::Refused(_))
+                ),
+                "{revoked:?} was accepted"
+            );
+        }
+    }
+
+    fn names() -> ClaimNames {
+        ClaimNames {
+            name: "name".into(),
+            email: "email".into(),
+            external_id: "sub".into(),
+        }
+    }
+
+    fn claims(extra: Value) -> Map<String, Value> {
+        let mut claims =
+            serde_json::json!({"name": "Ann", "email": "ann@example.com", "sub": "u1"});
+        claims
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        claims.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn an_unverified_email_is_refused_and_verification_can_be_required() {
+        use serde_json::json;
+        let accepted =
+            |extra: Value, rule| user_from_claims(&claims(extra), &names(), rule).is_ok();
+        for rule in [EmailVerified::IfPresent, EmailVerified::Required] {
+            assert!(accepted(json!({"email_verified": true}), rule));
+            assert!(accepted(json!({"email_verified": "true"}), rule));
+            for bad in [
+                json!(false),
+                json!("false"),
+                json!(1),
+                json!(null),
+                json!("yes"),
+            ] {
+                assert!(
+                    !accepted(json!({"email_verified": bad}), rule),
+                    "{bad} under {rule:?}"
+                );
+            }
+        }
+        assert!(accepted(json!({}), EmailVerified::IfPresent));
+        assert!(!accepted(json!({}), EmailVerified::Required));
+        assert_eq!(
+            EmailVerified::parse("required"),
+            Some(EmailVerified::Required)
+        );
+        assert_eq!(EmailVerified::parse("never"), None);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use zendesk_jwt::lambda::env::{self, ConfigError, ProcessEnv, Reader};
-use zendesk_jwt::lambda::secrets::SecretLocation;
+use zendesk_jwt::lambda::secrets::{SecretLocation, SecretTimes};
 use zendesk_jwt::lambda::settings;
 
 /// Every setting of the sidebar function; each field names its variable.
@@ -16,8 +16,9 @@ pub struct SidebarConfig {
     /// `ZAF_PUBLIC_KEY_SECRET_ID` (Secrets Manager) or, for local runs, `ZAF_PUBLIC_KEY_PEM`:
     /// the app's public key (PEM).
     pub public_key: SecretLocation,
-    /// `SECRET_TTL_SECONDS` (default 300): how long the key is cached before it is read again.
-    pub secret_ttl: Duration,
+    /// `SECRET_TTL_SECONDS` (default 300): how long the key is cached before it is read again;
+    /// `SECRET_RETRY_SECONDS` (default 30): how soon a failed refresh is tried again.
+    pub secret_times: SecretTimes,
     /// `JWT_LEEWAY_SECONDS` (default 30, at most 60): clock skew allowed on `exp`.
     pub leeway: Duration,
 }
@@ -42,7 +43,7 @@ impl SidebarConfig {
                 "ZAF_PUBLIC_KEY_SECRET_ID",
                 "ZAF_PUBLIC_KEY_PEM",
             )?,
-            secret_ttl: settings::secret_ttl(&env)?,
+            secret_times: settings::secret_times(&env)?,
             leeway: settings::leeway(&env)?,
         })
     }
@@ -69,7 +70,8 @@ mod tests {
         assert!(
             matches!(config.public_key, SecretLocation::SecretsManager(ref id) if id == "zaf/key")
         );
-        assert_eq!(config.secret_ttl, Duration::from_secs(300));
+        assert_eq!(config.secret_times.ttl, Duration::from_secs(300));
+        assert_eq!(config.secret_times.retry, Duration::from_secs(30));
         assert_eq!(config.leeway, Duration::from_secs(30));
     }
 

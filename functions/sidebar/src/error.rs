@@ -24,7 +24,7 @@ pub enum SidebarError {
     MalformedForm,
     /// 400: no `token` field, or an empty one.
     MissingToken,
-    /// 400: the page URL lacks `origin` or `app_guid`.
+    /// 400: the page URL lacks `origin` or `app_guid` (or one is empty).
     MissingPageParameters,
     /// 401: the token is invalid, whatever the reason (the reason is logged at debug level).
     NotSignedIn,

@@ -52,7 +52,7 @@ impl Sidebar {
             public_key: SecretCache::new(
                 &config.public_key,
                 aws,
-                config.secret_ttl,
+                config.secret_times,
                 parse_rsa_public_key_pem,
             )?,
         })
@@ -77,7 +77,10 @@ impl Sidebar {
         };
         let query: PageQuery =
             serde_urlencoded::from_str(req.uri().query().unwrap_or("")).unwrap_or_default();
-        let (Some(origin), Some(app_guid)) = (query.origin, query.app_guid) else {
+        // ZAFClient.init() needs both; an empty one is as good as none.
+        let present = |value: Option<String>| value.filter(|v| !v.is_empty());
+        let (Some(origin), Some(app_guid)) = (present(query.origin), present(query.app_guid))
+        else {
             return Err(SidebarError::MissingPageParameters);
         };
         let key = self.public_key.get().await.map_err(|error| {
@@ -136,7 +139,7 @@ mod tests {
         assert_eq!(ok.status(), 200);
         let other_installation = key.sign(&zaf_claims(SUBDOMAIN, INSTALLATION + 1, 60));
         let rogue = DevKey::generate("zaf").sign(&zaf_claims(SUBDOMAIN, INSTALLATION, 60));
-        let cases: [(&str, Request, u16); 8] = [
+        let cases: [(&str, Request, u16); 10] = [
             (
                 "GET",
                 {
@@ -160,6 +163,16 @@ mod tests {
             (
                 "no app_guid",
                 post("/sidebar?origin=x", form_type, &form(&valid)),
+                400,
+            ),
+            (
+                "empty origin",
+                post("/sidebar?origin=&app_guid=x", form_type, &form(&valid)),
+                400,
+            ),
+            (
+                "empty app_guid",
+                post("/sidebar?origin=x&app_guid=", form_type, &form(&valid)),
                 400,
             ),
             (

@@ -42,7 +42,7 @@ impl TodosConfig {
         let env = Reader::new(vars);
         let subdomain = env.subdomain("ZENDESK_SUBDOMAIN")?;
         let jwks_url = match env.optional("HELP_CENTER_JWKS_URL") {
-            Some(url) => env::url("HELP_CENTER_JWKS_URL", url)?,
+            Some(url) => env::key_url("HELP_CENTER_JWKS_URL", url)?,
             None => {
                 format!("https://{subdomain}.zendesk.com/api/v2/help_center/integration/keys.json")
             }
@@ -119,6 +119,36 @@ mod tests {
             "https://acme.zendesk.com?x",
         ] {
             assert!(parse_origins(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn a_jwks_url_must_be_https_or_loopback() {
+        let with = |url: &str| {
+            let vars = vec![
+                ("ZENDESK_SUBDOMAIN", "acme".to_owned()),
+                ("TODOS_TABLE", "todos".to_owned()),
+                ("ALLOWED_ORIGINS", "https://acme.zendesk.com".to_owned()),
+                ("HELP_CENTER_JWKS_URL", url.to_owned()),
+            ];
+            TodosConfig::from_vars(&vars).map(|c| c.jwks_url)
+        };
+        for good in [
+            "https://acme.zendesk.com/api/v2/help_center/integration/keys.json",
+            "http://127.0.0.1:3000/dev/jwks.json",
+            "http://localhost:3000/dev/jwks.json",
+            "http://[::1]:3000/dev/jwks.json",
+        ] {
+            assert_eq!(with(good).unwrap(), good);
+        }
+        for bad in [
+            "http://acme.zendesk.com/api/v2/help_center/integration/keys.json",
+            "http://127.0.0.1.evil.example/keys.json",
+            "http://localhost.evil.example/keys.json",
+            "http://10.0.0.1/keys.json",
+            "ftp://127.0.0.1/keys.json",
+        ] {
+            assert_eq!(with(bad).unwrap_err().name, "HELP_CENTER_JWKS_URL", "{bad}");
         }
     }
 

@@ -1,15 +1,15 @@
 //! Lambda entry point for `todos`: wiring only; the handler lives in the library.
 
-use lambda_http::{Error, run, service_fn};
+use lambda_http::{Error, service_fn};
 use todos::{Todos, TodosConfig};
 use zendesk_jwt::lambda::aws::Aws;
-use zendesk_jwt::lambda::logging;
+use zendesk_jwt::lambda::{logging, runtime};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     logging::init();
     let todos = Todos::new(&TodosConfig::from_env()?, &Aws::from_env())?;
-    run(service_fn(|req| async {
+    runtime::run(service_fn(|req| async {
         Ok::<_, Error>(todos.handle(req).await)
     }))
     .await

@@ -134,11 +134,32 @@ impl<'a> Reader<'a> {
             ))
         }
     }
+}
 
-    /// A required `http(s)://` URL.
-    pub fn url(&self, name: &'static str) -> Result<String, ConfigError> {
-        let value = self.required(name)?;
-        url(name, value)
+/// A URL keys are fetched from (a JWKS): `https://`, or, for local runs only, `http://` to a
+/// loopback address (`127.0.0.0/8`, `[::1]`, `localhost`) or to `host.docker.internal` (how SAM's
+/// local container reaches the machine it runs on). Keys fetched over plain HTTP from anywhere
+/// else could be replaced on the way, and with them every identity.
+pub fn key_url(name: &'static str, value: String) -> Result<String, ConfigError> {
+    let parsed = url::Url::parse(&value)
+        .map_err(|e| ConfigError::new(name, format!("{value:?} is not a URL: {e}")))?;
+    let local = match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(domain)) => {
+            domain == "localhost" || domain == "host.docker.internal"
+        }
+        None => false,
+    };
+    match parsed.scheme() {
+        "https" if parsed.host().is_some() => Ok(value),
+        "http" if local => Ok(value),
+        _ => Err(ConfigError::new(
+            name,
+            format!(
+                "{value:?} must be an https:// URL (http:// only to a loopback address, for local runs)"
+            ),
+        )),
     }
 }
 
@@ -211,6 +232,30 @@ mod tests {
                 "S",
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn a_key_url_is_https_or_local() {
+        for good in [
+            "https://acme.zendesk.com/keys.json",
+            "http://127.0.0.1:3000/jwks.json",
+            "http://127.0.0.2/jwks.json",
+            "http://localhost/jwks.json",
+            "http://[::1]:9/jwks.json",
+            "http://host.docker.internal:3000/dev/jwks.json",
+        ] {
+            assert_eq!(key_url("K", good.into()).unwrap(), good);
+        }
+        for bad in [
+            "http://idp.example.com/jwks.json",
+            "http://localhost.example.com/jwks.json",
+            "http://192.168.1.1/jwks.json",
+            "file:///etc/jwks.json",
+            "https:///jwks.json",
+            "jwks.json",
+        ] {
+            assert_eq!(key_url("K", bad.into()).unwrap_err().name, "K", "{bad}");
         }
     }
 

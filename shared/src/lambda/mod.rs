@@ -7,10 +7,12 @@
 //! * [`secrets`]: where a secret lives ([`secrets::SecretLocation`]) and a TTL cache over it.
 //! * [`http`]: request bodies (size, media type, forms, JSON), bearer tokens, JSON answers.
 //! * [`logging`]: `tracing` set-up, never at TRACE.
+//! * [`runtime`]: the Lambda runtime loop, with events lambda_http would panic on repaired.
 
 pub mod aws;
 pub mod env;
 pub mod http;
 pub mod logging;
+pub mod runtime;
 pub mod secrets;
 pub mod settings;

@@ -1,6 +1,12 @@
 //! Secrets: where one lives ([`SecretLocation`], read from configuration) and a TTL cache over it
 //! ([`SecretCache`]): fetched lazily from AWS Secrets Manager (or taken from the environment for
 //! local runs), parsed once per fetched value, and kept when a refresh fails.
+//!
+//! An outage of Secrets Manager, or a stored value that is refused (the `unset` placeholder, a
+//! redacted SDK secret), never turns into a queue: at most one fetch is in flight per secret,
+//! and after a failed refresh the next attempt waits for the retry interval; meanwhile every
+//! request is served at once from the last good value, or answered "unavailable" at once when
+//! there is none.
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -88,40 +94,49 @@ struct Cached<T> {
     fetched_at: Instant,
 }
 
-/// After a failed fetch with nothing cached, wait this long before asking Secrets Manager again,
-/// so that an outage does not turn every request into a slow failing call.
-const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
+/// How long a secret is served, and how soon a failed fetch is tried again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SecretTimes {
+    /// A fetched value is served this long, then fetched again (`SECRET_TTL_SECONDS`).
+    pub ttl: Duration,
+    /// After a failed refresh, the last good value is served this long before the next attempt
+    /// (`SECRET_RETRY_SECONDS`).
+    pub retry: Duration,
+}
+
+/// With nothing cached, a failed fetch is tried again after this long: the function cannot work
+/// at all meanwhile, so it tries soon, but an outage does not cost a slow call per request.
+const COLD_RETRY: Duration = Duration::from_secs(1);
 
 /// What a request for the secret does, given what the cache holds.
 #[derive(Debug, PartialEq, Eq)]
 enum Step {
-    /// Serve the cached value.
+    /// Serve the cached value (fresh, or stale while a refresh is not due).
     Serve,
-    /// Fetch (again).
+    /// Fetch (again); the caller holds the refresh lock.
     Fetch,
     /// Fail at once: nothing is cached and the last fetch failed moments ago.
     Fail,
 }
 
-/// The cache rule. An inline value never expires; a fetched one is served for `ttl`, then
-/// fetched again (and kept if that fails). With nothing cached, a failure is not retried for
-/// [`RETRY_AFTER_FAILURE`].
+/// The cache rule, for a caller that holds the refresh lock. An inline value never expires; a
+/// fetched one is served for the TTL, then fetched again; after a failed fetch the next one
+/// waits [`SecretTimes::retry`] (serving the last good value) or [`COLD_RETRY`] (failing at once
+/// when there is none).
 fn step(
     fetched_at: Option<Instant>,
     inline: bool,
     last_failure: Option<Instant>,
     now: Instant,
-    ttl: Duration,
+    times: SecretTimes,
 ) -> Step {
+    let since = |at: Instant| now.saturating_duration_since(at);
     match fetched_at {
         Some(_) if inline => Step::Serve,
-        Some(at) if now.saturating_duration_since(at) < ttl => Step::Serve,
+        Some(at) if since(at) < times.ttl => Step::Serve,
+        Some(_) if last_failure.is_some_and(|at| since(at) < times.retry) => Step::Serve,
         Some(_) => Step::Fetch,
-        None if last_failure
-            .is_some_and(|at| now.saturating_duration_since(at) < RETRY_AFTER_FAILURE) =>
-        {
-            Step::Fail
-        }
+        None if last_failure.is_some_and(|at| since(at) < COLD_RETRY) => Step::Fail,
         None => Step::Fetch,
     }
 }
@@ -129,7 +144,7 @@ fn step(
 /// One secret, parsed, cached for a TTL.
 pub struct SecretCache<T> {
     source: Source,
-    ttl: Duration,
+    times: SecretTimes,
     parse: SecretParser<T>,
     current: RwLock<Option<Cached<T>>>,
     /// Held for the whole of a refresh: one fetch in flight at a time. Holds the time of the
@@ -143,7 +158,7 @@ impl<T> SecretCache<T> {
     pub fn new(
         location: &SecretLocation,
         aws: &Aws,
-        ttl: Duration,
+        times: SecretTimes,
         parse: SecretParser<T>,
     ) -> Result<Self, ConfigError> {
         let source = match location {
@@ -155,7 +170,7 @@ impl<T> SecretCache<T> {
         };
         Ok(Self {
             source,
-            ttl,
+            times,
             parse,
             current: RwLock::new(None),
             refresh: Mutex::new(None),
@@ -166,7 +181,7 @@ impl<T> SecretCache<T> {
         let current = self.current.read().unwrap_or_else(|e| e.into_inner());
         let inline = matches!(self.source, Source::Inline(_));
         let fetched_at = current.as_ref().map(|c| c.fetched_at);
-        let step = step(fetched_at, inline, last_failure, Instant::now(), self.ttl);
+        let step = step(fetched_at, inline, last_failure, Instant::now(), self.times);
         (step, current.as_ref().map(|c| c.value.clone()))
     }
 
@@ -177,14 +192,23 @@ impl<T> SecretCache<T> {
         }
     }
 
-    /// The parsed secret: from the cache while it is fresh, else fetched again. When a refresh
-    /// fails, the last good value is returned and the failure logged.
+    /// The parsed secret: from the cache while it is fresh, else fetched again by one caller
+    /// while the others are served the last good value at once. When a refresh fails, the last
+    /// good value is returned and the failure logged.
     pub async fn get(&self) -> Result<Arc<T>, SecretError> {
         if let (Step::Serve, Some(value)) = self.cached(None) {
             return Ok(value);
         }
-        let mut last_failure = self.refresh.lock().await;
-        // Another caller may have refreshed while this one waited for the lock.
+        let mut last_failure = match self.refresh.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => match self.cached(None).1 {
+                // Another caller is refreshing: serve the last good value without waiting.
+                Some(stale) => return Ok(stale),
+                // Nothing to serve: wait for that fetch and use its result.
+                None => self.refresh.lock().await,
+            },
+        };
+        // Another caller may have refreshed (or failed) while this one waited for the lock.
         let (step, stale) = self.cached(*last_failure);
         match (step, stale) {
             (Step::Serve, Some(value)) => Ok(value),
@@ -262,6 +286,13 @@ mod tests {
         Ok(text.expose_secret().len())
     }
 
+    fn times(ttl: u64, retry: u64) -> SecretTimes {
+        SecretTimes {
+            ttl: Duration::from_secs(ttl),
+            retry: Duration::from_secs(retry),
+        }
+    }
+
     fn no_aws() -> Aws {
         let none: Vec<(&str, String)> = vec![];
         Aws::from_vars(&none)
@@ -272,7 +303,7 @@ mod tests {
         let cache = SecretCache::new(
             &SecretLocation::Inline("abcdef".into()),
             &no_aws(),
-            Duration::from_secs(0),
+            times(0, 0),
             parse_len,
         )
         .expect("an inline secret needs no AWS settings");
@@ -290,7 +321,7 @@ mod tests {
         let result = SecretCache::new(
             &SecretLocation::SecretsManager("app/key".into()),
             &no_aws(),
-            Duration::from_secs(300),
+            times(300, 30),
             parse_len,
         );
         assert_eq!(result.err().map(|e| e.name), Some("AWS_REGION"));
@@ -323,30 +354,73 @@ mod tests {
     #[test]
     fn a_fetched_value_is_served_for_its_ttl_then_fetched_again() {
         let t0 = Instant::now();
-        let ttl = Duration::from_secs(300);
-        assert_eq!(step(None, false, None, t0, ttl), Step::Fetch);
+        let times = times(300, 30);
+        assert_eq!(step(None, false, None, t0, times), Step::Fetch);
         assert_eq!(
-            step(Some(t0), false, None, t0 + Duration::from_secs(299), ttl),
+            step(Some(t0), false, None, t0 + Duration::from_secs(299), times),
             Step::Serve
         );
-        assert_eq!(step(Some(t0), false, None, t0 + ttl, ttl), Step::Fetch);
         assert_eq!(
-            step(Some(t0), true, None, t0 + Duration::from_secs(10_000), ttl),
+            step(Some(t0), false, None, t0 + times.ttl, times),
+            Step::Fetch
+        );
+        assert_eq!(
+            step(
+                Some(t0),
+                true,
+                None,
+                t0 + Duration::from_secs(10_000),
+                times
+            ),
             Step::Serve,
             "an inline value never expires"
         );
     }
 
     #[test]
+    fn after_a_failed_refresh_the_last_good_value_is_served_until_the_retry_interval_passes() {
+        let t0 = Instant::now();
+        let times = times(300, 30);
+        let failed_at = t0 + Duration::from_secs(400);
+        assert_eq!(
+            step(
+                Some(t0),
+                false,
+                Some(failed_at),
+                failed_at + Duration::from_secs(29),
+                times
+            ),
+            Step::Serve,
+            "no second attempt within the retry interval"
+        );
+        assert_eq!(
+            step(
+                Some(t0),
+                false,
+                Some(failed_at),
+                failed_at + times.retry,
+                times
+            ),
+            Step::Fetch
+        );
+    }
+
+    #[test]
     fn with_nothing_cached_a_failure_is_not_retried_for_a_second() {
         let t0 = Instant::now();
-        let ttl = Duration::from_secs(300);
+        let times = times(300, 30);
         assert_eq!(
-            step(None, false, Some(t0), t0 + Duration::from_millis(900), ttl),
+            step(
+                None,
+                false,
+                Some(t0),
+                t0 + Duration::from_millis(900),
+                times
+            ),
             Step::Fail
         );
         assert_eq!(
-            step(None, false, Some(t0), t0 + RETRY_AFTER_FAILURE, ttl),
+            step(None, false, Some(t0), t0 + COLD_RETRY, times),
             Step::Fetch
         );
     }

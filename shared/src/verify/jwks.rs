@@ -1,8 +1,11 @@
 //! A JWKS cache: keys fetched lazily from one configured URL, looked up by `kid`.
 //!
 //! An unknown `kid` triggers at most one refresh per cool-down, with one fetch in flight at a
-//! time (concurrent callers wait for it and then read its result). A failed refresh keeps the last
-//! good keys. There are no background timers: Lambda freezes the process between invocations.
+//! time (concurrent callers wait for it and then read its result). Keys older than the maximum
+//! age are refreshed by the next lookup (again at most once per cool-down; other lookups use the
+//! cached keys meanwhile), so a key withdrawn from the JWKS stops being trusted. A failed refresh
+//! keeps the last good keys. There are no background timers: Lambda freezes the process between
+//! invocations.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -15,7 +18,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use jsonwebtoken::DecodingKey;
-use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, PublicKeyUse};
+use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, KeyAlgorithm, KeyOperations, PublicKeyUse};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
@@ -30,6 +33,8 @@ pub struct JwksSettings {
     pub timeout: Duration,
     /// Largest JWKS document accepted, in bytes.
     pub max_bytes: usize,
+    /// How long fetched keys are trusted before the next lookup refreshes them.
+    pub max_age: Duration,
 }
 
 impl Default for JwksSettings {
@@ -38,6 +43,7 @@ impl Default for JwksSettings {
             cooldown: Duration::from_secs(30),
             timeout: Duration::from_secs(3),
             max_bytes: 64 * 1024,
+            max_age: Duration::from_secs(600),
         }
     }
 }
@@ -48,6 +54,8 @@ const COLD_RETRY: Duration = Duration::from_secs(5);
 #[derive(Default)]
 struct Keys {
     by_kid: HashMap<String, Arc<DecodingKey>>,
+    /// When these keys were fetched (`None` before the first load).
+    loaded_at: Option<Instant>,
 }
 
 /// What the cache remembers about its fetches.
@@ -95,6 +103,22 @@ fn on_unknown_kid(
         (true, false, Some(_)) => OnUnknownKid::Unavailable,
         (true, ..) => OnUnknownKid::Refuse,
     }
+}
+
+/// Whether a lookup of a cached `kid` refreshes the keys first: only when they are older than
+/// the maximum age and the cool-down since the last attempt has passed. The keys are used either
+/// way if the refresh fails.
+fn refresh_known_kid(
+    state: &RefreshState,
+    loaded_at: Option<Instant>,
+    now: Instant,
+    settings: &JwksSettings,
+) -> bool {
+    let too_old = loaded_at.is_none_or(|at| now.saturating_duration_since(at) >= settings.max_age);
+    let cooling = state
+        .last_attempt
+        .is_some_and(|at| now.saturating_duration_since(at) < settings.cooldown);
+    too_old && !cooling
 }
 
 /// The state after a fetch attempted at `attempt` (`had_keys`: whether keys were cached before).
@@ -181,10 +205,30 @@ impl JwksCache {
             .is_empty()
     }
 
-    /// The key for `kid`, refreshing the JWKS if it is unknown and [`on_unknown_kid`] allows.
+    /// The key for `kid`: from the cache, refreshing the JWKS first when the `kid` is unknown
+    /// ([`on_unknown_kid`]) or the keys are too old ([`refresh_known_kid`]).
     pub async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, AuthError> {
-        if let Some(key) = self.cached(kid) {
-            return Ok(key);
+        let keys = self.keys();
+        if let Some(key) = keys.by_kid.get(kid) {
+            if keys
+                .loaded_at
+                .is_some_and(|at| at.elapsed() < self.settings.max_age)
+            {
+                return Ok(key.clone());
+            }
+            // Too old: one caller refreshes, the others use the cached key meanwhile.
+            let Ok(mut state) = self.refresh.try_lock() else {
+                return Ok(key.clone());
+            };
+            let loaded_at = self.keys().loaded_at;
+            if !refresh_known_kid(&state, loaded_at, Instant::now(), &self.settings) {
+                return Ok(self.cached(kid).unwrap_or_else(|| key.clone()));
+            }
+            return match self.refresh(&mut state, true).await {
+                Ok(()) => self.cached(kid).ok_or(AuthError::UnknownKid),
+                // The last good keys are kept when a refresh fails.
+                Err(_) => Ok(key.clone()),
+            };
         }
         let mut state = self.refresh.lock().await;
         // Another caller may have refreshed while this one waited for the lock.
@@ -203,22 +247,35 @@ impl JwksCache {
                 return Err(JwksError::CoolingDown.into());
             }
         }
+        if let Err(error) = self.refresh(&mut state, had_keys).await
+            && !had_keys
+        {
+            return Err(error.into());
+        }
+        self.cached(kid).ok_or(AuthError::UnknownKid)
+    }
+
+    fn keys(&self) -> Arc<Keys> {
+        self.keys.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Fetch the JWKS (the caller holds the refresh lock); keep the last good keys on failure.
+    async fn refresh(&self, state: &mut RefreshState, had_keys: bool) -> Result<(), JwksError> {
         let attempt = Instant::now();
         let fetched = self.fetch().await;
-        *state = after_fetch(&state, had_keys, attempt, fetched.as_ref().map(|_| ()));
+        *state = after_fetch(state, had_keys, attempt, fetched.as_ref().map(|_| ()));
         match fetched {
-            Ok(keys) => {
+            Ok(mut keys) => {
                 tracing::info!(url = %self.url, keys = keys.by_kid.len(), "JWKS refreshed");
+                keys.loaded_at = Some(attempt);
                 *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keys);
+                Ok(())
             }
             Err(error) => {
                 tracing::warn!(url = %self.url, %error, "JWKS refresh failed; keeping the last good keys");
-                if !had_keys {
-                    return Err(error.into());
-                }
+                Err(error)
             }
         }
-        self.cached(kid).ok_or(AuthError::UnknownKid)
     }
 
     async fn fetch(&self) -> Result<Keys, JwksError> {
@@ -273,8 +330,10 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// The RSA signing keys of a JWKS document, by `kid`. Zendesk's keys carry no `alg`; the
-/// verifier pins RS256 itself, so keys are accepted without one.
+/// The RSA signing keys of a JWKS document, by `kid`. Zendesk's keys carry no `alg`, `use` or
+/// `key_ops`; the verifier pins RS256 itself, so keys are accepted without them. A key that says
+/// it is for something else (`use` other than `sig`, `key_ops` without `verify`, `alg` other than
+/// RS256) is never used to verify.
 fn parse_jwks(body: &[u8]) -> Result<Keys, JwksError> {
     let set: JwkSet =
         serde_json::from_slice(body).map_err(|e| JwksError::Invalid(e.to_string()))?;
@@ -283,7 +342,22 @@ fn parse_jwks(body: &[u8]) -> Result<Keys, JwksError> {
         let Some(kid) = jwk.common.key_id.as_deref() else {
             continue;
         };
-        if matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption)) {
+        let for_signatures = jwk
+            .common
+            .public_key_use
+            .as_ref()
+            .is_none_or(|u| *u == PublicKeyUse::Signature);
+        let for_verifying = jwk
+            .common
+            .key_operations
+            .as_ref()
+            .is_none_or(|ops| ops.contains(&KeyOperations::Verify));
+        let for_rs256 = jwk
+            .common
+            .key_algorithm
+            .is_none_or(|alg| alg == KeyAlgorithm::RS256);
+        if !(for_signatures && for_verifying && for_rs256) {
+            tracing::debug!(kid, "skipping a JWKS key that is not for RS256 signatures");
             continue;
         }
         let AlgorithmParameters::RSA(rsa) = &jwk.algorithm else {
@@ -299,7 +373,10 @@ fn parse_jwks(body: &[u8]) -> Result<Keys, JwksError> {
     if by_kid.is_empty() {
         return Err(JwksError::Invalid("no RSA signing key with a kid".into()));
     }
-    Ok(Keys { by_kid })
+    Ok(Keys {
+        by_kid,
+        loaded_at: None,
+    })
 }
 
 #[cfg(test)]
@@ -394,6 +471,50 @@ mod tests {
     }
 
     #[test]
+    fn cached_keys_are_refreshed_once_they_pass_the_maximum_age() {
+        let t0 = Instant::now();
+        let loaded = after_fetch(&RefreshState::default(), false, t0, Ok(()));
+        let rules = JwksSettings {
+            max_age: Duration::from_secs(600),
+            ..settings(30)
+        };
+        assert!(!refresh_known_kid(
+            &loaded,
+            Some(t0),
+            t0 + Duration::from_secs(599),
+            &rules
+        ));
+        assert!(refresh_known_kid(
+            &loaded,
+            Some(t0),
+            t0 + Duration::from_secs(600),
+            &rules
+        ));
+    }
+
+    #[test]
+    fn the_cooldown_bounds_refreshes_of_old_keys_too() {
+        let t0 = Instant::now();
+        let rules = JwksSettings {
+            max_age: Duration::from_secs(600),
+            ..settings(30)
+        };
+        // The keys are old, and a refresh failed 10 s ago: the old keys are used for now.
+        let failed = RefreshState {
+            last_attempt: Some(t0 + Duration::from_secs(700)),
+            last_error: Some(failed()),
+        };
+        let now = t0 + Duration::from_secs(710);
+        assert!(!refresh_known_kid(&failed, Some(t0), now, &rules));
+        assert!(refresh_known_kid(
+            &failed,
+            Some(t0),
+            now + Duration::from_secs(20),
+            &rules
+        ));
+    }
+
+    #[test]
     fn a_success_after_failures_clears_the_error() {
         let t0 = Instant::now();
         let failed_once = after_fetch(&RefreshState::default(), false, t0, Err(&failed()));
@@ -407,6 +528,32 @@ mod tests {
     fn a_document_without_rsa_keys_is_refused() {
         let body = br#"{"keys":[{"kty":"oct","kid":"k","k":"c2VjcmV0"}]}"#;
         assert!(matches!(parse_jwks(body), Err(JwksError::Invalid(_))));
+    }
+
+    /// A JWKS with the usable key `good` and one key per way a key may be unfit for verifying.
+    fn keys_with(extra: &str) -> Vec<String> {
+        let n = "sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1WlUzewbgBHod5pcM9H95GQRV3JDXboIRROSBigeC5yjU1hGzHHyXss8UDprecbAYxknTcQkhslANGRUZmdTOQ5qTRsLAt6BTYuyvVRdhS8exSZEy_c4gs_7svlJJQ4H9_NxsiIoLwAEk7-Q3UXERGYw_75IDrGA84-lA_-Ct4eTlXHBIY2EaV7t7LjJaynVJCpkv4LKjTTAumiGUIuQhrNhZLuF_RJLqHpM2kgWFLU7-VTdL1VbC2tejvcI2BlMkEpk1BzBZI0KQB0GaDWFLN-aEAw3vRw";
+        let body =
+            format!(r#"{{"keys":[{{"kty":"RSA","kid":"good","n":"{n}","e":"AQAB"}}{extra}]}}"#);
+        let keys = parse_jwks(body.replace("N_", n).as_bytes()).unwrap();
+        let mut kids: Vec<String> = keys.by_kid.keys().cloned().collect();
+        kids.sort();
+        kids
+    }
+
+    #[test]
+    fn only_keys_meant_for_verifying_rs256_signatures_are_used() {
+        assert_eq!(keys_with(""), ["good"]);
+        let unfit = r#",
+            {"kty":"RSA","kid":"enc","use":"enc","n":"N_","e":"AQAB"},
+            {"kty":"RSA","kid":"ops","key_ops":["encrypt"],"n":"N_","e":"AQAB"},
+            {"kty":"RSA","kid":"ps256","alg":"PS256","n":"N_","e":"AQAB"},
+            {"kty":"RSA","kid":"rs512","alg":"RS512","n":"N_","e":"AQAB"}"#;
+        assert_eq!(keys_with(unfit), ["good"], "unfit keys are never used");
+        let fit = r#",
+            {"kty":"RSA","kid":"sig","use":"sig","alg":"RS256","n":"N_","e":"AQAB"},
+            {"kty":"RSA","kid":"verify","key_ops":["verify"],"n":"N_","e":"AQAB"}"#;
+        assert_eq!(keys_with(fit), ["good", "sig", "verify"]);
     }
 
     #[test]
