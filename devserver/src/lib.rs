@@ -146,7 +146,10 @@ async fn answer(
     req: hyper::Request<Incoming>,
 ) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
-    let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok());
     if !is_loopback_host(host) {
         tracing::debug!(?host, "request for a host that is not loopback refused");
         return hyper::Response::builder()

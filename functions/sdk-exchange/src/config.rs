@@ -147,8 +147,14 @@ mod tests {
         let mut plain_http = pairs.clone();
         plain_http.push(("IDP_AUDIENCE", "zendesk".to_owned()));
         plain_http.retain(|(k, _)| *k != "IDP_JWKS_URL");
-        plain_http.push(("IDP_JWKS_URL", "http://idp.example.com/jwks.json".to_owned()));
-        assert_eq!(ExchangeConfig::from_vars(&plain_http).unwrap_err().name, "IDP_JWKS_URL");
+        plain_http.push((
+            "IDP_JWKS_URL",
+            "http://idp.example.com/jwks.json".to_owned(),
+        ));
+        assert_eq!(
+            ExchangeConfig::from_vars(&plain_http).unwrap_err().name,
+            "IDP_JWKS_URL"
+        );
         let other = vars(&[("SDK_SHARED_SECRET", "x"), ("USER_TOKEN_RESOLVER", "ldap")]);
         assert_eq!(
             ExchangeConfig::from_vars(&other).unwrap_err().name,

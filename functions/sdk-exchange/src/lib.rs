@@ -137,7 +137,10 @@ mod tests {
     /// requests below are answered before any AWS call.
     fn exchange() -> SdkExchange {
         let vars = vec![
-            ("SDK_SHARED_SECRET", "test-only-shared-secret-0123456789".to_owned()),
+            (
+                "SDK_SHARED_SECRET",
+                "test-only-shared-secret-0123456789".to_owned(),
+            ),
             ("USER_TOKENS_TABLE", "tokens".to_owned()),
             ("AWS_REGION", "us-east-1".to_owned()),
             ("AWS_ACCESS_KEY_ID", "test".to_owned()),
@@ -162,7 +165,13 @@ mod tests {
     async fn a_token_that_is_missing_or_unusable_is_a_401_like_an_unknown_one() {
         let exchange = exchange();
         let form = "application/x-www-form-urlencoded";
-        for body in ["", "other=1", "user_token[]=abc", "user_token=a&user_token=b", "user_token="] {
+        for body in [
+            "",
+            "other=1",
+            "user_token[]=abc",
+            "user_token=a&user_token=b",
+            "user_token=",
+        ] {
             let response = exchange.handle(post(form, body)).await;
             assert_eq!(response.status(), 401, "{body:?}");
             assert!(
