@@ -152,7 +152,12 @@ export async function openInZendesk(browser, {
   await context.route(`${parentOrigin}/**`, (route) => route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body }));
   const page = await context.newPage();
   const seen = watch(page);
-  const sidebarResponse = page.waitForResponse((r) => new URL(r.url()).pathname === '/sidebar' && r.request().method() === 'POST');
+  const sidebarResponse = page
+    .waitForResponse((r) => new URL(r.url()).pathname === '/sidebar' && r.request().method() === 'POST', { timeout: 15000 })
+    .catch((error) => {
+      throw new Error(`the app's frame got no answer from ${url}: Chromium may have refused the frame `
+        + `(Local Network Access: launchBrowser({ publicPagesMayFrameLoopback: true })) (${error.message})`);
+    });
   await page.goto(`${parentOrigin}${TICKET_PATH}`);
   const response = await sidebarResponse;
   await page.waitForLoadState('load');
