@@ -135,7 +135,7 @@ export function appUrl({ origin, appGuid }) {
  * Open the sidebar app inside the stand-in ticket page, served as `parentOrigin` (default
  * https://example.zendesk.com), with the real SDK (`sdk`, from bundleZafSdk) answering the CDN
  * address. `origin` and `appGuid` go into the app URL; `token` is the POSTed token (null: none).
- * Resolves once the frame's /sidebar response has arrived and the page has loaded.
+ * Resolves once the frame's /sidebar response has arrived and the frame has loaded what it shows.
  */
 export async function openInZendesk(browser, {
   sdk, token, appGuid, parentOrigin = ZENDESK_ORIGIN, origin = ZENDESK_ORIGIN, answer, ticket,
@@ -160,8 +160,10 @@ export async function openInZendesk(browser, {
     });
   await page.goto(`${parentOrigin}${TICKET_PATH}`);
   const response = await sidebarResponse;
-  await page.waitForLoadState('load');
+  // The POST's answer is in; wait until the frame shows it (or the browser's error page, when it
+  // refuses to show it) and has loaded.
   const appFrame = page.frame({ name: APP_FRAME });
+  await appFrame.waitForURL((address) => address.href !== 'about:blank', { waitUntil: 'load' });
   return {
     context,
     page,
