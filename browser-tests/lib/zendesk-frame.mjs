@@ -163,7 +163,12 @@ export async function openInZendesk(browser, {
   // The POST's answer is in; wait until the frame shows it (or the browser's error page, when it
   // refuses to show it) and has loaded.
   const appFrame = page.frame({ name: APP_FRAME });
-  await appFrame.waitForURL((address) => address.href !== 'about:blank', { waitUntil: 'load' });
+  try {
+    await appFrame.waitForURL((address) => address.href !== 'about:blank', { waitUntil: 'load' });
+  } catch (error) {
+    // The browser refused to show the answer in the frame (CSP frame-ancestors): final too.
+    if (!/ERR_BLOCKED_BY_RESPONSE/.test(error.message)) throw error;
+  }
   return {
     context,
     page,

@@ -30,6 +30,14 @@ async function shownTicket(frame, timeout = 10000) {
   };
 }
 
+/** Whether `check()` holds within `ms` milliseconds. */
+async function eventually(check, ms = 3000) {
+  for (const deadline = Date.now() + ms; !check(); await new Promise((resolve) => setTimeout(resolve, 50))) {
+    if (Date.now() > deadline) return false;
+  }
+  return true;
+}
+
 /** The SDK's messages to Zendesk, by kind: the event key, or the request name. */
 function kinds(messages) {
   return messages.map((message) => message.key ?? message.request);
@@ -170,7 +178,7 @@ describe('ticket sidebar app in a Zendesk frame, under the real ZAF SDK', () => 
       assert.deepEqual(app.sdkRequests, [], `${origin}: the SDK was loaded`);
       assert.deepEqual(await app.messages(), [], `${origin}: the SDK talked to the framing page`);
       assert.ok(
-        app.seen.console.some((line) => line.includes('frame-ancestors https://*.zendesk.com')),
+        await eventually(() => app.seen.console.some((line) => line.includes('frame-ancestors https://*.zendesk.com'))),
         `${origin}: no frame-ancestors violation in ${JSON.stringify(app.seen.console)}`,
       );
       await screenshot(app.page, `sidebar-framed-by-${new URL(origin).hostname}`);
