@@ -1,11 +1,13 @@
-// The ticket sidebar app in Chromium: the harness POSTs to /sidebar the way Zendesk does, with
-// tokens signed by the development app key, and the start page or the error page is shown.
+// The ticket sidebar app opened whole from the harness's launcher page (/harness/sidebar): the
+// launcher POSTs to /sidebar the way Zendesk does, with tokens signed by the development app key,
+// and the start page or the error page is shown. With no Zendesk frame around the page, nothing
+// could answer Zendesk's SDK, so here the SDK's address serves the hand-written stand-in
+// (devserver/harness/zaf-sdk-stand-in.js). The page under the real SDK, in a Zendesk frame:
+// sidebar-zaf-sdk.test.mjs.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { HARNESS_URL, assertServerIsUp, launchBrowser, openPage, screenshot } from '../lib/harness.mjs';
-
-/** Zendesk's CDN address of the SDK, exactly as the start page loads it. */
-const ZAF_SDK_URL = 'https://static.zdassets.com/zendesk_app_framework_sdk/2.0/zaf_sdk.min.js';
+import { ZAF_SDK_URL } from '../lib/zaf-sdk.mjs';
 
 /** Open the harness's launcher and press one of its buttons; resolves to the /sidebar response. */
 async function openSidebar(page, button) {
@@ -22,7 +24,7 @@ function cspViolations(seen) {
   return seen.console.filter((line) => /Content Security Policy/i.test(line));
 }
 
-describe('ticket sidebar app', () => {
+describe('ticket sidebar app, opened whole from the harness launcher (SDK stand-in)', () => {
   let browser;
   let sdkStandIn;
   before(async () => {

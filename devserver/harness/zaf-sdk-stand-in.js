@@ -1,8 +1,11 @@
 /*
  * STAND-IN for Zendesk's ZAF SDK (zaf_sdk.min.js). This is NOT Zendesk's SDK and is never served
- * to Zendesk: the browser tests route the SDK's CDN address to this file so that the sidebar start
- * page can be exercised without Zendesk. It implements only what the start page uses
- * (ZAFClient.init, client.get, client.invoke, client.on) and answers with a fixed sample ticket.
+ * to Zendesk. It serves one case only: the start page opened whole from the harness's launcher
+ * (/harness/sidebar), where no Zendesk frame surrounds the page to answer the real SDK; the
+ * launcher's browser test routes the SDK's CDN address to this file. It implements only what the
+ * start page uses (ZAFClient.init, client.get, client.invoke, client.on) and answers with a fixed
+ * sample ticket. The page under Zendesk's real SDK, in a Zendesk frame, is tested in
+ * browser-tests/tests/sidebar-zaf-sdk.test.mjs.
  */
 (function () {
   'use strict';

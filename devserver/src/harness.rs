@@ -10,7 +10,8 @@
 //! | `GET /harness/help-center-user.js?user=…` | the help center's `window.HelpCenter.user` |
 //! | `GET /api/v2/help_center/integration/token` | the help center token endpoint, for the user the page chose |
 //! | `GET /harness/sidebar` | Zendesk's signed POST that opens the ticket sidebar app |
-//! | `GET /harness/zaf-sdk-stand-in.js` | a stand-in for the ZAF SDK, for the browser tests |
+//! | `GET /harness/sidebar/tokens.json` | fresh tokens for that POST (valid, forged, expired), for the browser tests' stand-in Zendesk frame |
+//! | `GET /harness/zaf-sdk-stand-in.js` | a stand-in for the ZAF SDK, for the launcher page opened whole |
 //!
 //! The help center page remembers its user, and the token `MODE`, in cookies, as the help center
 //! remembers its session: `expired-once` makes the next token already expired (the page must get a
@@ -80,6 +81,13 @@ struct SidebarLauncher<'a> {
     valid_token: &'a str,
     forged_token: &'a str,
     expired_token: &'a str,
+}
+
+/// Tokens for the sidebar's signed POST, made now from the development keys.
+struct SidebarTokens {
+    valid: String,
+    forged: String,
+    expired: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -239,6 +247,7 @@ impl Harness {
             "/api/v2/help_center/integration/token" => self.help_center_token(req),
             "/harness/help-center-user.js" => help_center_user(req),
             "/harness/sidebar" => self.sidebar_launcher(),
+            "/harness/sidebar/tokens.json" => self.sidebar_tokens_json(),
             "/harness/zaf-sdk-stand-in.js" => javascript(ZAF_SDK_STAND_IN.to_owned()),
             _ if path == format!("{ASSET_PREFIX}todo-list.js") => {
                 javascript(TODO_SCRIPT.to_owned())
@@ -326,27 +335,50 @@ impl Harness {
         response
     }
 
+    /// Fresh tokens for the signed POST that opens the sidebar, valid for five minutes.
+    fn sidebar_tokens(&self) -> SidebarTokens {
+        SidebarTokens {
+            valid: self.env.zaf_token(300),
+            // Right claims, wrong key: signed with the help center key instead of the app's.
+            forged: self.env.help_center.sign(&devkeys::zaf_claims(
+                dev::SUBDOMAIN,
+                dev::INSTALLATION_ID,
+                300,
+            )),
+            expired: self.env.zaf_token(-300),
+        }
+    }
+
     fn sidebar_launcher(&self) -> Response<Body> {
         let action = format!(
             "/sidebar?origin=https%3A%2F%2F{}.zendesk.com&app_guid={APP_GUID}",
             dev::SUBDOMAIN
         );
-        let valid = self.env.zaf_token(300);
-        // Right claims, wrong key: signed with the help center key instead of the app's.
-        let forged = self.env.help_center.sign(&devkeys::zaf_claims(
-            dev::SUBDOMAIN,
-            dev::INSTALLATION_ID,
-            300,
-        ));
-        let expired = self.env.zaf_token(-300);
+        let tokens = self.sidebar_tokens();
         html(
             SidebarLauncher {
                 action: &action,
-                valid_token: &valid,
-                forged_token: &forged,
-                expired_token: &expired,
+                valid_token: &tokens.valid,
+                forged_token: &tokens.forged,
+                expired_token: &tokens.expired,
             }
             .render(),
+        )
+    }
+
+    /// The launcher's tokens as JSON, with the account's origin and the `app_guid` Zendesk would
+    /// add to the app's URL: the browser tests POST them from a stand-in Zendesk frame.
+    fn sidebar_tokens_json(&self) -> Response<Body> {
+        let tokens = self.sidebar_tokens();
+        json(
+            StatusCode::OK,
+            &serde_json::json!({
+                "origin": format!("https://{}.zendesk.com", dev::SUBDOMAIN),
+                "app_guid": APP_GUID,
+                "valid": tokens.valid,
+                "forged": tokens.forged,
+                "expired": tokens.expired,
+            }),
         )
     }
 }
