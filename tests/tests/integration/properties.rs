@@ -7,7 +7,7 @@ use integration_tests::arbitrary::{
 use integration_tests::endpoints::Endpoint;
 use integration_tests::events::{post, text};
 use integration_tests::sdk_exchange::fixture as sdk_exchange_fixture;
-use integration_tests::sidebar::{PAGE, sidebar_from_secrets_manager};
+use integration_tests::sidebar::{PAGE, open, sidebar_from_secrets_manager, valid_token};
 use integration_tests::todos::{fixture as todos_fixture, token_for};
 use proptest::prelude::*;
 
@@ -15,6 +15,9 @@ use proptest::prelude::*;
 fn arbitrary_tokens_are_refused_by_every_endpoint() {
     let rt = runtime();
     let endpoints = rt.block_on(Endpoint::all());
+    for endpoint in &endpoints {
+        rt.block_on(endpoint.assert_accepts_a_valid_token());
+    }
     runner(256)
         .run(&any_token(), |token| {
             for endpoint in &endpoints {
@@ -29,6 +32,9 @@ fn arbitrary_tokens_are_refused_by_every_endpoint() {
 fn a_valid_token_changed_in_one_character_is_refused_by_every_endpoint() {
     let rt = runtime();
     let endpoints = rt.block_on(Endpoint::all());
+    for endpoint in &endpoints {
+        rt.block_on(endpoint.assert_accepts_a_valid_token());
+    }
     let valid: Vec<String> = endpoints.iter().map(Endpoint::valid_token).collect();
     runner(256)
         .run(&mutation(), |mutation| {
@@ -48,6 +54,12 @@ fn arbitrary_bodies_never_get_a_2xx_or_a_5xx_from_any_handler() {
     let todos = rt.block_on(todos_fixture());
     let sdk = rt.block_on(sdk_exchange_fixture());
     let sidebar = rt.block_on(sidebar_from_secrets_manager());
+    // GIVEN each handler accepts a good body:
+    assert_eq!(rt.block_on(todos.add(77_002, "a good item")).status(), 201);
+    rt.block_on(sdk.register("properties-user-token", 3600, &[]));
+    let exchanged = rt.block_on(sdk.exchange_token("properties-user-token"));
+    assert_eq!(exchanged.status(), 200);
+    assert_eq!(rt.block_on(open(&sidebar, &valid_token())).status(), 200);
     let bearer = format!("Bearer {}", token_for(77_001));
     runner(256)
         .run(

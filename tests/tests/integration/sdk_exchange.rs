@@ -87,6 +87,10 @@ async fn unknown_empty_expired_and_revoked_tokens_are_401() {
     )
     .await;
     f.register("known-token-0004", 3600, &[]).await;
+    assert_eq!(
+        f.exchange("user_token=known-token-0004").await.status(),
+        200
+    );
     for form in [
         "user_token=never-issued",
         "user_token=",
@@ -110,6 +114,11 @@ async fn unknown_empty_expired_and_revoked_tokens_are_401() {
 #[tokio::test]
 async fn malformed_requests_are_4xx() {
     let f = fixture().await;
+    f.register("known-token-0008", 3600, &[]).await;
+    assert_eq!(
+        f.exchange("user_token=known-token-0008").await.status(),
+        200
+    );
     assert_eq!(f.exchange("").await.status(), 400, "no user_token field");
     assert_eq!(f.exchange("user_token=a&user_token=b").await.status(), 400);
     let json = f
@@ -190,6 +199,8 @@ async fn an_identity_provider_token_is_exchanged_with_its_subject_as_external_id
 #[tokio::test]
 async fn identity_provider_tokens_for_another_issuer_or_audience_are_401() {
     let idp = idp_fixture().await;
+    let valid = exchange_token(&idp.exchange, &idp_token(ISSUER, AUDIENCE)).await;
+    assert_eq!(valid.status(), 200);
     for token in [
         idp_token("https://other-idp.example.com/", AUDIENCE),
         idp_token(ISSUER, "someone-else"),

@@ -70,6 +70,7 @@ async fn the_start_page_scripts_run_under_the_response_nonce_only() {
 #[tokio::test]
 async fn the_error_page_says_what_happened_and_runs_no_script() {
     let sidebar = sidebar_from_secrets_manager().await;
+    assert_eq!(open(&sidebar, &valid_token()).await.status(), 200);
     let response = open(&sidebar, "forged.token.value").await;
     assert_eq!(response.status(), 401);
     let csp = header(&response, "content-security-policy").unwrap();
@@ -103,6 +104,7 @@ async fn values_written_into_the_page_are_escaped() {
 #[tokio::test]
 async fn a_post_without_a_token_is_a_400_page() {
     let sidebar = sidebar_from_secrets_manager().await;
+    assert_eq!(open(&sidebar, &valid_token()).await.status(), 200);
     for form in [None, Some(""), Some("token="), Some("other=1")] {
         let response = sidebar.handle(post(PAGE, form)).await;
         assert_eq!(response.status(), 400, "form {form:?}");
@@ -117,6 +119,7 @@ async fn a_post_without_a_token_is_a_400_page() {
 #[tokio::test]
 async fn invalid_tokens_are_401_pages_and_never_the_start_page() {
     let sidebar = sidebar_from_secrets_manager().await;
+    assert_eq!(open(&sidebar, &valid_token()).await.status(), 200);
     let keys = keys();
     let mut expired = valid_claims();
     expired["exp"] = json!(devkeys::now() - 120);
@@ -195,6 +198,7 @@ async fn a_token_just_past_exp_within_the_leeway_is_accepted() {
 async fn a_repeated_token_field_or_a_json_body_is_a_400() {
     let sidebar = sidebar_from_secrets_manager().await;
     let token = valid_token();
+    assert_eq!(open(&sidebar, &token).await.status(), 200);
     let repeated = sidebar
         .handle(post(PAGE, Some(&format!("token={token}&token={token}"))))
         .await;
@@ -213,6 +217,7 @@ async fn a_repeated_token_field_or_a_json_body_is_a_400() {
 #[tokio::test]
 async fn a_page_address_without_origin_and_app_guid_is_a_400() {
     let sidebar = sidebar_from_secrets_manager().await;
+    assert_eq!(open(&sidebar, &valid_token()).await.status(), 200);
     let response = sidebar
         .handle(post("/sidebar", Some(&format!("token={}", valid_token()))))
         .await;
@@ -230,6 +235,7 @@ async fn a_missing_secret_is_a_503_not_a_401() {
 #[tokio::test]
 async fn a_get_is_refused() {
     let sidebar = sidebar_from_secrets_manager().await;
+    assert_eq!(open(&sidebar, &valid_token()).await.status(), 200);
     let response = sidebar.handle(request("GET", PAGE, &[], None)).await;
     assert_eq!(response.status(), 405);
 }
