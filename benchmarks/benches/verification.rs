@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use aws_lc_rs::{hmac, signature};
 use criterion::{Criterion, criterion_group, criterion_main};
-use devserver::devkeys::{self, DevKey};
-use integration_tests::JwksServer;
+use integration_tests::jwks_server::JwksServer;
+use integration_tests::tokens::{base64url_decode, public_key_der};
 use sdk_exchange::{SdkTokenIssuer, SdkUser};
 use serde_json::{Map, Value};
+use zendesk_jwt::devkeys::{self, DevKey};
 use zendesk_jwt::{
     HelpCenterVerifier, JwksCache, JwksSettings, JwksVerifier, TokenRules, ZafVerifier,
 };
@@ -22,8 +23,8 @@ fn benches(c: &mut Criterion) {
     // Raw RSA-2048 PKCS#1 v1.5 SHA-256 verify of a JWT's signature, key parsed once.
     let zaf_token = key.sign(&devkeys::zaf_claims("acme", 1, 3600));
     let (signing_input, signature_b64) = zaf_token.rsplit_once('.').unwrap();
-    let signature_bytes = decode_b64url(signature_b64);
-    let public_der = pem_body(key.public_pem());
+    let signature_bytes = base64url_decode(signature_b64);
+    let public_der = public_key_der(&key);
     let raw_key =
         signature::UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, public_der);
     c.bench_function("raw RSA-2048 SHA-256 verify (aws-lc-rs)", |b| {
@@ -80,17 +81,6 @@ fn benches(c: &mut Criterion) {
     c.bench_function("sign SDK JWT (SdkTokenIssuer)", |b| {
         b.iter(|| issuer.sign(&user).unwrap())
     });
-}
-
-fn decode_b64url(text: &str) -> Vec<u8> {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(text)
-        .unwrap()
-}
-
-fn pem_body(pem_text: &str) -> Vec<u8> {
-    pem::parse(pem_text).unwrap().into_contents()
 }
 
 criterion_group! {

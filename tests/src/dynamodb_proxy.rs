@@ -9,8 +9,6 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
 
 /// What the proxy does with the answers of write operations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,23 +62,14 @@ impl DynamoDbProxy {
             client: reqwest::Client::new(),
         };
         let serving = proxy.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
+        crate::http_server::serve(
+            listener,
+            || true,
+            move |req| {
                 let this = serving.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        let this = this.clone();
-                        async move { this.forward(req).await }
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+                async move { this.forward(req).await }
+            },
+        );
         proxy
     }
 
@@ -194,6 +183,33 @@ impl DynamoDbProxy {
         self.requests().values().sum()
     }
 
+    /// Run `call`; its output and the requests it made through the proxy, by operation.
+    pub async fn requests_made_by<F: std::future::Future>(
+        &self,
+        call: F,
+    ) -> (F::Output, Vec<(String, u64)>) {
+        let before = self.requests();
+        let output = call.await;
+        let made = self
+            .requests()
+            .into_iter()
+            .filter_map(|(operation, count)| {
+                let new = count - before.get(&operation).copied().unwrap_or(0);
+                (new > 0).then_some((operation, new))
+            })
+            .collect();
+        (output, made)
+    }
+
+    /// The status `call` answered and the DynamoDB requests it made, by operation.
+    pub async fn status_and_requests(
+        &self,
+        call: impl std::future::Future<Output = lambda_http::Response<lambda_http::Body>>,
+    ) -> (u16, Vec<(String, u64)>) {
+        let (response, made) = self.requests_made_by(call).await;
+        (response.status().as_u16(), made)
+    }
+
     /// Answers dropped so far in [`ProxyMode::LoseWriteAnswers`].
     pub fn lost_answers(&self) -> u64 {
         self.counts.lock().unwrap().lost_answers
@@ -208,4 +224,9 @@ impl DynamoDbProxy {
             "lost_answers": counts.lost_answers,
         })
     }
+}
+
+/// Exactly one request of `operation`, as [`DynamoDbProxy::requests_made_by`] lists it.
+pub fn one_request(operation: &str) -> Vec<(String, u64)> {
+    vec![(operation.to_owned(), 1)]
 }

@@ -16,8 +16,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
+use integration_tests::processes::memory_kib;
 use tokio::sync::mpsc;
 
 enum Report {
@@ -88,14 +87,6 @@ async fn answer(
         .unwrap()
 }
 
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(|a, b| a.partial_cmp(b).unwrap());
     values[values.len() / 2]
@@ -131,21 +122,14 @@ async fn main() {
         reports: tx,
     });
     let serving = runtime.clone();
-    tokio::spawn(async move {
-        loop {
-            let (stream, _) = listener.accept().await.unwrap();
+    integration_tests::http_server::serve(
+        listener,
+        || true,
+        move |req| {
             let runtime = serving.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| {
-                    let runtime = runtime.clone();
-                    async move { Ok::<_, Infallible>(answer(runtime, req).await) }
-                });
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
+            async move { Ok::<_, Infallible>(answer(runtime, req).await) }
+        },
+    );
 
     let (mut init, mut first, mut warm, mut rss) = (vec![], vec![], vec![], vec![]);
     let mut statuses = Vec::new();
@@ -187,7 +171,7 @@ async fn main() {
         init.push((nexts[0] - started).as_secs_f64() * 1000.0);
         first.push((responses[0] - nexts[0]).as_secs_f64() * 1000.0);
         warm.push((responses[1] - nexts[1]).as_secs_f64() * 1000.0);
-        rss.push(peak_rss_kib(pid).unwrap_or(0) as f64 / 1024.0);
+        rss.push(memory_kib(pid, "VmHWM").unwrap_or(0) as f64 / 1024.0);
         child.kill().await.ok();
     }
     println!("{function}: {runs} fresh processes of {bootstrap}");

@@ -5,7 +5,11 @@
 //! with what a million calls cost on demand. Run by `scripts/bench-dynamodb-costs`.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use integration_tests::{DynamoDbProxy, create_table, dynamodb_at, service_endpoint};
+use integration_tests::dynamodb_proxy::DynamoDbProxy;
+use integration_tests::sdk_exchange::register_user_token;
+use integration_tests::services::{
+    DYNAMODB_ENDPOINT, aws_with_dynamodb_at, create_table, service_setting,
+};
 use todos::{TodoId, TodoStore, TodoValue};
 
 /// On-demand prices in US East (N. Virginia), USD per million request units.
@@ -61,9 +65,11 @@ fn row(call: &str, state: &str, read: f64, write: f64, requests: u64, note: &str
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let proxy = DynamoDbProxy::start(&service_endpoint("AWS_ENDPOINT_URL_DYNAMODB")).await;
-    let dynamodb = dynamodb_at(&proxy.endpoint()).await;
-    let todos_table = create_table(&dynamodb, "owner", None).await;
+    let proxy = DynamoDbProxy::start(&service_setting(DYNAMODB_ENDPOINT)).await;
+    let dynamodb = aws_with_dynamodb_at(&proxy.endpoint())
+        .dynamodb()
+        .expect("a DynamoDB client");
+    let todos_table = create_table(&dynamodb, "owner").await;
     let store = TodoStore::new(dynamodb.clone(), todos_table, 500);
     proxy.measure_capacity();
     let meter = Meter { proxy };
@@ -121,21 +127,9 @@ async fn main() {
     }
 
     // The SDK exchange: one eventually consistent GetItem of a user token item.
-    let tokens_table = create_table(&dynamodb, "token_hash", None).await;
-    dynamodb
-        .put_item()
-        .table_name(&tokens_table)
-        .item(
-            "token_hash",
-            AttributeValue::S(sdk_exchange::token_hash("cost-token")),
-        )
-        .item("expires_at", AttributeValue::N("4102444800".into()))
-        .item("name", AttributeValue::S("Ann Example".into()))
-        .item("email", AttributeValue::S("ann@example.com".into()))
-        .item("external_id", AttributeValue::S("ann-1".into()))
-        .send()
-        .await
-        .expect("put the user token");
+    let tokens_table = create_table(&dynamodb, "token_hash").await;
+    let external_id = ("external_id", AttributeValue::S("ann-1".into()));
+    register_user_token(&dynamodb, &tokens_table, "cost-token", 3600, &[external_id]).await;
     let resolver = sdk_exchange::UserResolver::Table(sdk_exchange::UserTokenTable::new(
         dynamodb.clone(),
         tokens_table,

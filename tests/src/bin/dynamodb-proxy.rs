@@ -2,7 +2,7 @@
 //! `dynamodb-proxy UPSTREAM PORT` forwards every request to `UPSTREAM` (DynamoDB Local) and
 //! answers `GET /__requests` with the requests seen so far, by operation.
 
-use integration_tests::DynamoDbProxy;
+use integration_tests::dynamodb_proxy::DynamoDbProxy;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {

@@ -23,12 +23,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use devserver::devkeys::{self, DevKey};
-use integration_tests::{
-    HELP_CENTER_ORIGIN, INSTALLATION_ID, JwksServer, SUBDOMAIN, create_secret, create_table,
-    dynamodb, free_port, keys, secrets, sign_with,
-};
+use integration_tests::jwks_server::JwksServer;
+use integration_tests::processes::{free_port, memory_kib, wait_for_port};
+use integration_tests::sdk_exchange::register_user_token;
+use integration_tests::services::{create_secret, create_table, dynamodb, secrets_manager};
+use integration_tests::tokens::{keys, public_key_as_hmac_secret, sign_with};
+use integration_tests::{HELP_CENTER_ORIGIN, INSTALLATION_ID, SUBDOMAIN};
 use serde_json::{Value, json};
+use zendesk_jwt::devkeys::{self, DevKey};
 
 /// Concurrent clients.
 const CONCURRENCY: usize = 32;
@@ -68,10 +70,8 @@ fn main() {
 
 /// The child process: the three functions on `PORT`, configured from the environment.
 async fn serve() {
-    zendesk_jwt::logging::init();
-    let functions = devserver::Functions::from_env()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    zendesk_jwt::lambda::logging::init();
+    let functions = devserver::Functions::from_env().unwrap_or_else(|e| panic!("{e}"));
     let port: u16 = std::env::var("PORT").unwrap().parse().unwrap();
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
@@ -156,10 +156,10 @@ struct Report {
 
 async fn soak(duration: Duration) -> Report {
     // GIVEN fresh tables and secrets in the local services, and the development-style keys.
-    let dynamodb = dynamodb().await;
-    let secrets_client = secrets().await;
-    let todos_table = create_table(&dynamodb, "owner", None).await;
-    let tokens_table = create_table(&dynamodb, "token_hash", None).await;
+    let dynamodb = dynamodb();
+    let secrets_client = secrets_manager();
+    let todos_table = create_table(&dynamodb, "owner").await;
+    let tokens_table = create_table(&dynamodb, "token_hash").await;
     let shared_secret = format!("SOAK-ONLY-{}", uuid::Uuid::new_v4().simple());
     let zaf_secret = create_secret(&secrets_client, keys().primary.public_pem()).await;
     let sdk_secret = create_secret(&secrets_client, &shared_secret).await;
@@ -170,22 +170,8 @@ async fn soak(duration: Duration) -> Report {
     let mut user_tokens = Vec::new();
     for i in 0..USER_TOKENS {
         let token = format!("soak-{}-{i}", uuid::Uuid::new_v4().simple());
-        dynamodb
-            .put_item()
-            .table_name(&tokens_table)
-            .item(
-                "token_hash",
-                AttributeValue::S(sdk_exchange::token_hash(&token)),
-            )
-            .item(
-                "expires_at",
-                AttributeValue::N((devkeys::now() + 3600).to_string()),
-            )
-            .item("name", AttributeValue::S(format!("Soak User {i}")))
-            .item("email", AttributeValue::S(format!("soak{i}@example.com")))
-            .send()
-            .await
-            .expect("DynamoDB Local accepts a user token");
+        let email = AttributeValue::S(format!("soak{i}@example.com"));
+        register_user_token(&dynamodb, &tokens_table, &token, 3600, &[("email", email)]).await;
         watched.add(&token);
         user_tokens.push(token);
     }
@@ -236,15 +222,8 @@ async fn soak(duration: Duration) -> Report {
         .spawn()
         .expect("the server process starts");
     let server = Server { child, log };
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the server did not start; see {}",
-            server.log.display()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let what = format!("the server (log: {})", server.log.display());
+    wait_for_port(port, &what, Duration::from_secs(30));
 
     let load = Arc::new(Load {
         base: format!("http://127.0.0.1:{port}"),
@@ -284,7 +263,7 @@ async fn soak(duration: Duration) -> Report {
             let mut samples = Vec::new();
             let started = Instant::now();
             while !stop.load(Ordering::SeqCst) {
-                if let Some(rss) = rss_kib(pid) {
+                if let Some(rss) = memory_kib(pid, "VmRSS") {
                     samples.push((started.elapsed().as_secs_f64(), rss));
                 }
                 tokio::time::sleep(Duration::from_millis(250)).await;
@@ -373,7 +352,7 @@ fn refusals() -> Vec<Refusal> {
             kind: RefusalKind::Todos {
                 token: sign_with(
                     jsonwebtoken::Algorithm::HS256,
-                    &integration_tests::public_key_as_hmac_secret(&keys().primary),
+                    &public_key_as_hmac_secret(&keys().primary),
                     Some("hc-1"),
                     &claims,
                 ),
@@ -678,19 +657,6 @@ async fn verify_table(
         total += stored.len();
     }
     (total, USERS)
-}
-
-/// The resident set size of process `pid`, in KiB.
-fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()
 }
 
 /// Memory is flat when the peak of the last fifth of the run is within 16 MiB (or a fifth) of

@@ -2,192 +2,16 @@
 //! identity-provider resolver. Each forged, confused or malformed token gets the endpoint's
 //! ordinary refusal (a 4xx with a clear body), quickly, and never a 5xx or the protected answer.
 
-use std::time::{Duration, Instant};
-
-use super::sdk_exchange::identity_provider::{self, AUDIENCE, ISSUER};
-use devserver::devkeys::{self, DevKey};
-use integration_tests::*;
+use integration_tests::endpoints::{Endpoint, assert_all_refused};
+use integration_tests::jwks_server::JwksServer;
+use integration_tests::sdk_exchange::{AUDIENCE, ISSUER};
+use integration_tests::tokens::{
+    base64url, keys, public_key_forms, raw_token, rogue_curve_key, sign_raw, sign_with, with_claim,
+};
+use integration_tests::{INSTALLATION_ID, SUBDOMAIN};
 use jsonwebtoken::{Algorithm, EncodingKey};
-use lambda_http::{Body, Response};
-use sdk_exchange::SdkExchange;
 use serde_json::{Value, json};
-use sidebar::Sidebar;
-
-const SIDEBAR_PAGE: &str = "/sidebar?origin=https%3A%2F%2Facme.zendesk.com&app_guid=abc";
-/// How long any refusal may take: they are all decided locally.
-const QUICKLY: Duration = Duration::from_secs(2);
-
-/// One endpoint that checks tokens, with what it trusts.
-pub enum Endpoint {
-    Sidebar(Sidebar),
-    Todos(super::todos::Fixture),
-    IdentityProvider(SdkExchange, JwksServer),
-}
-
-impl Endpoint {
-    /// GIVEN all three endpoints, each with its real backing services.
-    pub async fn all() -> Vec<Endpoint> {
-        let (exchange, jwks) = identity_provider::idp_fixture().await;
-        vec![
-            Endpoint::Sidebar(super::sidebar::sidebar_from_secrets_manager().await),
-            Endpoint::Todos(super::todos::fixture().await),
-            Endpoint::IdentityProvider(exchange, jwks),
-        ]
-    }
-
-    pub fn name(&self) -> &'static str {
-        match self {
-            Endpoint::Sidebar(_) => "sidebar",
-            Endpoint::Todos(_) => "todos",
-            Endpoint::IdentityProvider(..) => "sdk-exchange (identity provider)",
-        }
-    }
-
-    /// The key the endpoint trusts.
-    pub fn key(&self) -> &'static DevKey {
-        match self {
-            Endpoint::Sidebar(_) | Endpoint::Todos(_) => &keys().primary,
-            Endpoint::IdentityProvider(..) => &keys().rotated,
-        }
-    }
-
-    /// Claims the endpoint accepts.
-    pub fn claims(&self) -> Value {
-        match self {
-            Endpoint::Sidebar(_) => devkeys::zaf_claims(SUBDOMAIN, INSTALLATION_ID, 300),
-            Endpoint::Todos(_) => devkeys::help_center_claims(31_337, 300),
-            Endpoint::IdentityProvider(..) => json!({
-                "iss": ISSUER,
-                "aud": AUDIENCE,
-                "sub": "idp-user-1",
-                "name": "Ida",
-                "email": "ida@example.com",
-                "iat": devkeys::now(),
-                "exp": devkeys::now() + 300,
-            }),
-        }
-    }
-
-    /// `claims()` signed as the endpoint's issuer signs them.
-    pub fn valid_token(&self) -> String {
-        self.key().sign(&self.claims())
-    }
-
-    /// How often the endpoint's JWKS was fetched (the sidebar has none).
-    pub fn jwks_hits(&self) -> usize {
-        match self {
-            Endpoint::Sidebar(_) => 0,
-            Endpoint::Todos(f) => f.jwks.hits(),
-            Endpoint::IdentityProvider(_, jwks) => jwks.hits(),
-        }
-    }
-
-    /// Present `token` the way a client of this endpoint does.
-    pub async fn present(&self, token: &str) -> Response<Body> {
-        let form = |field: &str| serde_urlencoded::to_string([(field, token)]).unwrap();
-        let started = Instant::now();
-        let response = match self {
-            Endpoint::Sidebar(sidebar) => {
-                sidebar
-                    .handle(request(
-                        "POST",
-                        SIDEBAR_PAGE,
-                        &[("content-type", "application/x-www-form-urlencoded")],
-                        Some(&form("token")),
-                    ))
-                    .await
-            }
-            Endpoint::Todos(f) => f.as_user(token, "GET", "/todo_items", None).await,
-            Endpoint::IdentityProvider(exchange, _) => {
-                exchange
-                    .handle(request(
-                        "POST",
-                        "/sdk/jwt",
-                        &[("content-type", "application/x-www-form-urlencoded")],
-                        Some(&form("user_token")),
-                    ))
-                    .await
-            }
-        };
-        assert!(
-            started.elapsed() < QUICKLY,
-            "{}: took {:?}",
-            self.name(),
-            started.elapsed()
-        );
-        response
-    }
-
-    /// Whether the response is this endpoint's ordinary refusal, with nothing protected in it.
-    pub fn is_refusal(&self, response: &Response<Body>) -> bool {
-        if response.status() != 401 {
-            return false;
-        }
-        match self {
-            Endpoint::Sidebar(_) => {
-                let page = text(response);
-                page.contains("Not signed in") && !page.contains("ZAFClient")
-            }
-            Endpoint::Todos(_) => {
-                json_body(response) == json!({"message": "Invalid authentication"})
-                    && header(response, "www-authenticate")
-                        == Some("Bearer error=\"invalid_token\"")
-            }
-            Endpoint::IdentityProvider(..) => {
-                json_body(response) == json!({"message": "Unknown or expired user token"})
-            }
-        }
-    }
-
-    /// Present each token; the cases that did not get the ordinary refusal, with what they got.
-    pub async fn not_refused(&self, cases: &[(String, String)]) -> Vec<String> {
-        let mut accepted = Vec::new();
-        for (case, token) in cases {
-            let response = self.present(token).await;
-            if !self.is_refusal(&response) {
-                let body: String = text(&response).chars().take(60).collect();
-                accepted.push(format!(
-                    "{}: {case}: {} {}",
-                    self.name(),
-                    response.status(),
-                    body.replace('\n', " ")
-                ));
-            }
-        }
-        accepted
-    }
-
-    /// Present each token; THEN every one gets the ordinary refusal.
-    pub async fn assert_all_refused(&self, cases: &[(String, String)]) {
-        assert_all_refused(self.not_refused(cases).await);
-    }
-
-    /// The valid token is accepted: the refusals are not an endpoint that refuses everything.
-    pub async fn assert_accepts_a_valid_token(&self) {
-        let response = self.present(&self.valid_token()).await;
-        assert_eq!(
-            response.status(),
-            200,
-            "{}: {}",
-            self.name(),
-            text(&response)
-        );
-    }
-}
-
-/// THEN nothing was let through (every failure of every endpoint is listed at once).
-fn assert_all_refused(not_refused: Vec<String>) {
-    assert!(
-        not_refused.is_empty(),
-        "not refused:\n{}",
-        not_refused.join("\n")
-    );
-}
-
-/// The header a correctly signed token of this endpoint has.
-fn header_for(endpoint: &Endpoint, alg: &str) -> Value {
-    json!({"alg": alg, "typ": "JWT", "kid": endpoint.key().kid})
-}
+use zendesk_jwt::devkeys::{self, DevKey};
 
 #[tokio::test]
 async fn alg_none_in_any_spelling_is_refused_everywhere() {
@@ -201,7 +25,7 @@ async fn alg_none_in_any_spelling_is_refused_everywhere() {
             .to_owned();
         let mut cases = Vec::new();
         for alg in ["none", "None", "NONE", "nOnE"] {
-            let header = header_for(&endpoint, alg);
+            let header = endpoint.header_with_alg(alg);
             for (how, signature) in [("no signature", ""), ("a real signature", &real_signature)] {
                 cases.push((
                     format!("alg {alg} with {how}"),
@@ -221,6 +45,7 @@ async fn alg_none_in_any_spelling_is_refused_everywhere() {
 #[tokio::test]
 async fn hmac_signed_with_the_public_key_in_any_form_is_refused_everywhere() {
     for endpoint in Endpoint::all().await {
+        endpoint.assert_accepts_a_valid_token().await;
         let mut cases = Vec::new();
         for (form, secret) in public_key_forms(endpoint.key()) {
             for alg in [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512] {
@@ -242,6 +67,7 @@ async fn hmac_signed_with_the_public_key_in_any_form_is_refused_everywhere() {
 #[tokio::test]
 async fn other_rsa_pss_and_curve_algorithms_are_refused_with_the_right_or_a_rogue_key() {
     for endpoint in Endpoint::all().await {
+        endpoint.assert_accepts_a_valid_token().await;
         let kid = Some(endpoint.key().kid.as_str());
         let mut cases = Vec::new();
         for alg in [
@@ -416,23 +242,13 @@ async fn kid_abuse_is_refused_and_costs_at_most_one_jwks_refresh() {
     }
 }
 
-/// The valid claims with `name` set to `value` (or removed when `value` is `None`).
-fn with(claims: &Value, name: &str, value: Option<Value>) -> Value {
-    let mut claims = claims.clone();
-    let map = claims.as_object_mut().unwrap();
-    match value {
-        Some(value) => map.insert(name.to_owned(), value),
-        None => map.remove(name),
-    };
-    claims
-}
-
 #[tokio::test]
 async fn claims_of_the_wrong_type_or_from_the_future_are_refused() {
     let now = devkeys::now();
     let tomorrow = now + 86_400;
     let mut not_refused = Vec::new();
     for endpoint in Endpoint::all().await {
+        endpoint.assert_accepts_a_valid_token().await;
         let claims = endpoint.claims();
         let mut mutations: Vec<(&str, &str, Option<Value>)> = vec![
             ("exp", "a string", Some(json!((now + 300).to_string()))),
@@ -504,7 +320,7 @@ async fn claims_of_the_wrong_type_or_from_the_future_are_refused() {
             .map(|(name, what, value)| {
                 (
                     format!("{name} {what}"),
-                    endpoint.key().sign(&with(&claims, name, value)),
+                    endpoint.key().sign(&with_claim(&claims, name, value)),
                 )
             })
             .collect();
@@ -528,6 +344,7 @@ async fn tokens_for_another_account_installation_or_flow_are_refused() {
         .primary
         .sign(&devkeys::help_center_claims(31_337, 300));
     for endpoint in &endpoints {
+        endpoint.assert_accepts_a_valid_token().await;
         let mut cases: Vec<(String, String)> = vec![(
             "signed by another account's key".into(),
             other_account.sign(&endpoint.claims()),
@@ -553,7 +370,7 @@ async fn tokens_for_another_account_installation_or_flow_are_refused() {
                 ("a ZAF token".into(), zaf_for(SUBDOMAIN, INSTALLATION_ID)),
                 (
                     "another issuer".into(),
-                    endpoint.key().sign(&with(
+                    endpoint.key().sign(&with_claim(
                         &endpoint.claims(),
                         "iss",
                         Some(json!("https://evil.example/")),
@@ -567,9 +384,8 @@ async fn tokens_for_another_account_installation_or_flow_are_refused() {
 
 #[tokio::test]
 async fn malformed_and_oversized_tokens_are_refused() {
-    use base64::Engine;
-    let b64 = |text: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text);
     for endpoint in Endpoint::all().await {
+        endpoint.assert_accepts_a_valid_token().await;
         let valid = endpoint.valid_token();
         let parts: Vec<&str> = valid.split('.').collect();
         let mut flipped = valid.clone().into_bytes();
@@ -577,7 +393,7 @@ async fn malformed_and_oversized_tokens_are_refused() {
         flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
         let other = endpoint
             .key()
-            .sign(&with(&endpoint.claims(), "extra", Some(json!(1))));
+            .sign(&with_claim(&endpoint.claims(), "extra", Some(json!(1))));
         let cases: Vec<(&str, String)> = vec![
             ("one dot", ".".into()),
             ("two dots", "..".into()),
@@ -600,32 +416,37 @@ async fn malformed_and_oversized_tokens_are_refused() {
             ),
             (
                 "a header that is not JSON",
-                format!("{}.{}.{}", b64("{alg"), parts[1], parts[2]),
+                format!("{}.{}.{}", base64url("{alg"), parts[1], parts[2]),
             ),
             (
                 "a header that is a JSON array",
-                format!("{}.{}.{}", b64("[\"RS256\"]"), parts[1], parts[2]),
+                format!("{}.{}.{}", base64url("[\"RS256\"]"), parts[1], parts[2]),
             ),
             (
                 "a header without alg",
-                format!("{}.{}.{}", b64("{\"typ\":\"JWT\"}"), parts[1], parts[2]),
+                format!(
+                    "{}.{}.{}",
+                    base64url("{\"typ\":\"JWT\"}"),
+                    parts[1],
+                    parts[2]
+                ),
             ),
             (
                 "a header with alg twice",
                 format!(
                     "{}.{}.{}",
-                    b64("{\"alg\":\"none\",\"alg\":\"RS256\"}"),
+                    base64url("{\"alg\":\"none\",\"alg\":\"RS256\"}"),
                     parts[1],
                     parts[2]
                 ),
             ),
             (
                 "claims that are not JSON",
-                format!("{}.{}.{}", parts[0], b64("not json"), parts[2]),
+                format!("{}.{}.{}", parts[0], base64url("not json"), parts[2]),
             ),
             (
                 "claims that are a JSON array",
-                format!("{}.{}.{}", parts[0], b64("[1]"), parts[2]),
+                format!("{}.{}.{}", parts[0], base64url("[1]"), parts[2]),
             ),
             ("non-ASCII", format!("{valid}é")),
             (

@@ -4,155 +4,33 @@
 //! answer 503 with a message within a bounded time, write nothing by halves, and recover by
 //! themselves.
 
-use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use devserver::devkeys;
-use integration_tests::*;
-use lambda_http::{Body, Response};
-use sdk_exchange::{ResolverConfig, SdkConfig, SdkExchange, SharedSecretSource, token_hash};
-use sidebar::{PublicKeySource, Sidebar, SidebarConfig};
+use integration_tests::dynamodb_proxy::{DynamoDbProxy, ProxyMode};
+use integration_tests::events::header;
+use integration_tests::faults::{
+    DOWN_BOUND, HUNG_BOUND, Outcomes, assert_503_within, assert_nothing_half_written,
+    assert_recovers, keep_writing,
+};
+use integration_tests::jwks_server::JwksMode;
+use integration_tests::processes::LocalProcess;
+use integration_tests::sdk_exchange::{
+    SHARED_SECRET, exchange_token, fixture_with_inline_secret, sdk_claims, table_config,
+};
+use integration_tests::services::{
+    DYNAMODB_ENDPOINT, aws, aws_with_dynamodb_at, aws_with_secrets_manager_at, create_named_secret,
+    service_setting, unique,
+};
+use integration_tests::sidebar::{config as sidebar_config, open, valid_token};
+use integration_tests::todos::{fixture_on, fixture_with, token_for};
+use integration_tests::tokens::{keys, sign_with};
+use sdk_exchange::SdkExchange;
+use sidebar::{Sidebar, SidebarConfig};
 use zendesk_jwt::JwksSettings;
-
-use super::sdk_exchange::{SHARED_SECRET, decode_sdk_jwt};
-use super::todos::{Fixture, fixture_on, fixture_with, token_for};
-
-/// The longest a request may take when a service hangs: one AWS operation times out (retries
-/// included), and a margin for a loaded machine.
-const HUNG_BOUND: Duration = Duration::from_secs(7);
-/// The longest a request may take when a service refuses connections.
-const DOWN_BOUND: Duration = Duration::from_secs(3);
-
-/// Time `call`; THEN it answered 503 with a message, within `bound`.
-async fn assert_503_within<F>(bound: Duration, case: &str, call: F)
-where
-    F: std::future::Future<Output = Response<Body>>,
-{
-    let started = Instant::now();
-    let response = call.await;
-    let took = started.elapsed();
-    assert_eq!(response.status(), 503, "{case}: {}", text(&response));
-    assert!(took < bound, "{case}: took {took:?}");
-    let body = text(&response).to_lowercase();
-    assert!(
-        body.contains("temporarily unavailable") || body.contains("not available"),
-        "{case}: {body}"
-    );
-}
-
-/// Poll `call` until it answers 2xx; THEN that happens within `limit`, with no restart.
-async fn assert_recovers<F, Fut>(limit: Duration, case: &str, call: F)
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Response<Body>>,
-{
-    let started = Instant::now();
-    loop {
-        let response = call().await;
-        if response.status().is_success() {
-            return;
-        }
-        assert_eq!(response.status(), 503, "{case}: {}", text(&response));
-        assert!(
-            started.elapsed() < limit,
-            "{case}: still {} after {limit:?}",
-            response.status()
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
-/// GIVEN the SDK exchange resolving user tokens from a table of the DynamoDB `dynamodb` reaches,
-/// with the shared secret given inline (so only DynamoDB is at fault).
-async fn sdk_on(dynamodb: &aws_sdk_dynamodb::Client) -> (SdkExchange, String) {
-    let table = create_table(dynamodb, "token_hash", None).await;
-    let config = SdkConfig {
-        secret: SharedSecretSource::Inline(SHARED_SECRET.into()),
-        secret_ttl: Duration::from_secs(300),
-        resolver: ResolverConfig::Table {
-            table: table.clone(),
-        },
-        leeway: Duration::from_secs(30),
-    };
-    (
-        SdkExchange::new(&config, None, Some(dynamodb.clone())),
-        table,
-    )
-}
-
-async fn exchange(sdk: &SdkExchange, user_token: &str) -> Response<Body> {
-    sdk.handle(request(
-        "POST",
-        "/sdk/jwt",
-        &[("content-type", "application/x-www-form-urlencoded")],
-        Some(&format!("user_token={user_token}")),
-    ))
-    .await
-}
-
-/// The values written by background POSTs, and what each was answered.
-type Outcomes = Vec<(u64, String, u16)>;
-
-/// Keep adding items for users `users` until `stop` is set, each with an `Idempotency-Key` of
-/// its own (the value itself, unique per user), as the help center page sends them.
-fn keep_writing(
-    todos: Arc<Fixture>,
-    users: std::ops::Range<u64>,
-    stop: Arc<std::sync::atomic::AtomicBool>,
-) -> tokio::task::JoinHandle<Outcomes> {
-    tokio::spawn(async move {
-        let mut outcomes = Vec::new();
-        let mut n = 0;
-        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-            for user in users.clone() {
-                let value = format!("u{user}-n{n}");
-                let status = todos
-                    .add_with_key(user, &value, &value)
-                    .await
-                    .status()
-                    .as_u16();
-                outcomes.push((user, value, status));
-            }
-            n += 1;
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        outcomes
-    })
-}
-
-/// THEN every item answered 201 is stored once, nothing else but ambiguous (503) writes is, and
-/// each user's counter equals the items stored: no write was applied by halves.
-async fn assert_nothing_half_written(todos: &Fixture, outcomes: &Outcomes) {
-    let users: HashSet<u64> = outcomes.iter().map(|(user, ..)| *user).collect();
-    for user in users {
-        let stored = todos.stored(user).await;
-        let values: Vec<&str> = stored.iter().map(|(_, v)| v.as_str()).collect();
-        let unique: HashSet<&str> = values.iter().copied().collect();
-        assert_eq!(unique.len(), values.len(), "user {user}: a duplicated item");
-        for (_, value, status) in outcomes.iter().filter(|(u, ..)| *u == user) {
-            match status {
-                201 => assert!(unique.contains(value.as_str()), "{value} was lost"),
-                503 => {} // ambiguous: the answer, not necessarily the write, was lost
-                other => panic!("{value}: unexpected {other}"),
-            }
-        }
-        let attempted: HashSet<&str> = outcomes
-            .iter()
-            .filter(|(u, ..)| *u == user)
-            .map(|(_, v, _)| v.as_str())
-            .collect();
-        assert!(
-            unique.is_subset(&attempted),
-            "user {user}: an item nobody wrote"
-        );
-        assert_eq!(
-            todos.counter(user).await,
-            stored.len() as u64,
-            "user {user}: the counter disagrees with the items"
-        );
-    }
-}
+use zendesk_jwt::devkeys;
+use zendesk_jwt::lambda::secrets::SecretLocation;
 
 #[tokio::test]
 async fn dynamodb_hanging_or_dying_mid_run_is_a_503_and_the_functions_recover_when_it_returns() {
@@ -161,36 +39,15 @@ async fn dynamodb_hanging_or_dying_mid_run_is_a_503_and_the_functions_recover_wh
     let mut dynamodb_local = tokio::task::spawn_blocking(LocalProcess::dynamodb)
         .await
         .unwrap();
-    let dynamodb = dynamodb_at(&dynamodb_local.endpoint()).await;
-    let todos = Arc::new(fixture_on(dynamodb.clone(), 500, Duration::from_secs(30)).await);
-    let (sdk, user_tokens) = sdk_on(&dynamodb).await;
+    let aws = aws_with_dynamodb_at(&dynamodb_local.endpoint());
+    let todos = Arc::new(fixture_on(&aws, 500, Duration::from_secs(30)).await);
+    let sdk = fixture_with_inline_secret(&aws).await;
     let user_token = "faults-user-token-1";
-    dynamodb
-        .put_item()
-        .table_name(&user_tokens)
-        .item(
-            "token_hash",
-            aws_sdk_dynamodb::types::AttributeValue::S(token_hash(user_token)),
-        )
-        .item(
-            "expires_at",
-            aws_sdk_dynamodb::types::AttributeValue::N((devkeys::now() + 3600).to_string()),
-        )
-        .item(
-            "name",
-            aws_sdk_dynamodb::types::AttributeValue::S("Ann".into()),
-        )
-        .item(
-            "email",
-            aws_sdk_dynamodb::types::AttributeValue::S("ann@example.com".into()),
-        )
-        .send()
-        .await
-        .unwrap();
+    sdk.register(user_token, 3600, &[]).await;
     for value in ["before 1", "before 2"] {
         assert_eq!(todos.add(1, value).await.status(), 201);
     }
-    assert_eq!(exchange(&sdk, user_token).await.status(), 200);
+    assert_eq!(sdk.exchange_token(user_token).await.status(), 200);
 
     // WHEN DynamoDB hangs (the process is frozen and answers nothing),
     dynamodb_local.pause();
@@ -206,7 +63,7 @@ async fn dynamodb_hanging_or_dying_mid_run_is_a_503_and_the_functions_recover_wh
         assert_503_within(
             HUNG_BOUND,
             "SDK exchange while hung",
-            exchange(&sdk, user_token)
+            sdk.exchange_token(user_token)
         ),
     );
     // AND WHEN it wakes up, the same functions work again.
@@ -219,7 +76,7 @@ async fn dynamodb_hanging_or_dying_mid_run_is_a_503_and_the_functions_recover_wh
     let first_id = todos.stored(1).await[0].0;
 
     // WHEN DynamoDB dies while writes are under way,
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
     let writers: Vec<_> = (0..4)
         .map(|i| keep_writing(todos.clone(), 10 + 3 * i..13 + 3 * i, stop.clone()))
         .collect();
@@ -243,11 +100,11 @@ async fn dynamodb_hanging_or_dying_mid_run_is_a_503_and_the_functions_recover_wh
     assert_503_within(
         DOWN_BOUND,
         "SDK exchange while down",
-        exchange(&sdk, user_token),
+        sdk.exchange_token(user_token),
     )
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    stop.store(true, Ordering::SeqCst);
     let mut outcomes = Vec::new();
     for writer in writers {
         outcomes.extend(writer.await.unwrap());
@@ -276,12 +133,12 @@ async fn dynamodb_hanging_or_dying_mid_run_is_a_503_and_the_functions_recover_wh
     assert_recovers(
         Duration::from_secs(10),
         "SDK exchange after the restart",
-        || exchange(&sdk, user_token),
+        || sdk.exchange_token(user_token),
     )
     .await;
     // AND the data is whole: nothing lost, nothing duplicated, nothing written by halves.
     // (The write answered 503 while DynamoDB hung may have been applied when it woke up.)
-    let first_user: Vec<String> = todos.stored(1).await.into_iter().map(|(_, v)| v).collect();
+    let first_user: Vec<String> = todos.stored_values(1).await;
     assert_eq!(&first_user[..2], ["before 1", "before 2"]);
     assert!(
         first_user[2..].iter().all(|v| v == "while hung"),
@@ -313,9 +170,9 @@ async fn dynamodb_hanging_or_dying_mid_run_is_a_503_and_the_functions_recover_wh
 async fn an_add_whose_answer_is_lost_is_stored_once_when_retried_with_its_key() {
     // GIVEN the to-do API reaching DynamoDB Local through a proxy that can cut it off
     // mid-write: DynamoDB applies the write, the answer never arrives.
-    let proxy = DynamoDbProxy::start(&service_endpoint("AWS_ENDPOINT_URL_DYNAMODB")).await;
+    let proxy = DynamoDbProxy::start(&service_setting(DYNAMODB_ENDPOINT)).await;
     let todos = fixture_on(
-        dynamodb_at(&proxy.endpoint()).await,
+        &aws_with_dynamodb_at(&proxy.endpoint()),
         500,
         Duration::from_secs(30),
     )
@@ -337,7 +194,7 @@ async fn an_add_whose_answer_is_lost_is_stored_once_when_retried_with_its_key() 
     }
     assert!(proxy.lost_answers() >= 3);
     // ... though DynamoDB stored every one of them.
-    let stored: Vec<String> = todos.stored(1).await.into_iter().map(|(_, v)| v).collect();
+    let stored: Vec<String> = todos.stored_values(1).await;
     assert_eq!(stored, ["before", "keyed 1", "keyed 2", "no key"]);
     // WHEN the connection is back and the client retries each add as it was sent
     proxy.set_mode(ProxyMode::Forward);
@@ -349,7 +206,7 @@ async fn an_add_whose_answer_is_lost_is_stored_once_when_retried_with_its_key() 
     }
     // while an add without a key is made a second time (the reason the page sends keys).
     assert_eq!(todos.add(1, "no key").await.status(), 201);
-    let stored: Vec<String> = todos.stored(1).await.into_iter().map(|(_, v)| v).collect();
+    let stored: Vec<String> = todos.stored_values(1).await;
     assert_eq!(
         stored,
         ["before", "keyed 1", "keyed 2", "no key", "no key"],
@@ -363,51 +220,38 @@ async fn secrets_manager_unreachable_at_cold_start_is_a_503_then_success_without
     // GIVEN moto's port reserved but nothing listening, and both functions that read secrets
     // built over it (their cold start happens while Secrets Manager is unreachable).
     let mut moto = LocalProcess::moto_not_started();
-    let secrets = secrets_at(&moto.endpoint()).await;
+    let moto_aws = aws_with_secrets_manager_at(&moto.endpoint());
+    let secrets = moto_aws.secrets_manager().unwrap();
     let zaf_secret = unique("zaf-public-key");
     let sdk_secret = unique("sdk-shared-secret");
     let sidebar = Sidebar::new(
         &SidebarConfig {
-            subdomain: SUBDOMAIN.into(),
-            installation_id: INSTALLATION_ID,
-            public_key: PublicKeySource::SecretId(zaf_secret.clone()),
             secret_ttl: Duration::from_secs(1),
-            leeway: Duration::from_secs(30),
+            ..sidebar_config(SecretLocation::SecretsManager(zaf_secret.clone()))
         },
-        Some(secrets.clone()),
-    );
-    let sdk = super::sdk_exchange::fixture().await;
+        &moto_aws,
+    )
+    .unwrap();
+    let sdk = fixture_with_inline_secret(&aws()).await;
     let exchange_fn = SdkExchange::new(
-        &SdkConfig {
-            secret: SharedSecretSource::SecretId(sdk_secret.clone()),
-            secret_ttl: Duration::from_secs(1),
-            resolver: ResolverConfig::Table {
-                table: sdk.table.clone(),
-            },
-            leeway: Duration::from_secs(30),
-        },
-        Some(secrets.clone()),
-        Some(sdk.dynamodb.clone()),
-    );
+        &table_config(
+            SecretLocation::SecretsManager(sdk_secret.clone()),
+            Duration::from_secs(1),
+            &sdk.table,
+        ),
+        &moto_aws,
+    )
+    .unwrap();
     sdk.register("secrets-fault-token", 3600, &[]).await;
-    let zaf_token = keys()
-        .primary
-        .sign(&devkeys::zaf_claims(SUBDOMAIN, INSTALLATION_ID, 300));
-    let open_sidebar = || {
-        sidebar.handle(request(
-            "POST",
-            "/sidebar?origin=https%3A%2F%2Facme.zendesk.com&app_guid=abc",
-            &[("content-type", "application/x-www-form-urlencoded")],
-            Some(&format!("token={zaf_token}")),
-        ))
-    };
+    let zaf_token = valid_token();
+    let open_sidebar = || open(&sidebar, &zaf_token);
 
     // THEN both answer 503 with a message, quickly.
     assert_503_within(DOWN_BOUND, "sidebar at cold start", open_sidebar()).await;
     assert_503_within(
         DOWN_BOUND,
         "SDK exchange at cold start",
-        exchange(&exchange_fn, "secrets-fault-token"),
+        exchange_token(&exchange_fn, "secrets-fault-token"),
     )
     .await;
 
@@ -423,7 +267,7 @@ async fn secrets_manager_unreachable_at_cold_start_is_a_503_then_success_without
     // THEN the same functions succeed, without a restart.
     assert_recovers(Duration::from_secs(10), "sidebar", open_sidebar).await;
     assert_recovers(Duration::from_secs(10), "SDK exchange", || {
-        exchange(&exchange_fn, "secrets-fault-token")
+        exchange_token(&exchange_fn, "secrets-fault-token")
     })
     .await;
 
@@ -432,24 +276,14 @@ async fn secrets_manager_unreachable_at_cold_start_is_a_503_then_success_without
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let started = Instant::now();
     assert_eq!(open_sidebar().await.status(), 200);
-    let response = exchange(&exchange_fn, "secrets-fault-token").await;
+    let response = exchange_token(&exchange_fn, "secrets-fault-token").await;
     assert_eq!(response.status(), 200);
-    decode_sdk_jwt(json_body(&response)["jwt"].as_str().unwrap(), SHARED_SECRET);
+    sdk_claims(&response, SHARED_SECRET);
     assert!(
         started.elapsed() < DOWN_BOUND * 2,
         "{:?}",
         started.elapsed()
     );
-}
-
-async fn create_named_secret(client: &aws_sdk_secretsmanager::Client, name: &str, value: &str) {
-    client
-        .create_secret()
-        .name(name)
-        .secret_string(value)
-        .send()
-        .await
-        .expect("moto accepts CreateSecret");
 }
 
 #[tokio::test]
@@ -506,8 +340,7 @@ async fn a_cold_cache_fails_fast_whatever_the_jwks_does() {
         JwksMode::Close,
     ]
     .map(|mode| async move {
-        let dynamodb = dynamodb().await;
-        let f = fixture_on(dynamodb, 500, JwksSettings::default().cooldown).await;
+        let f = fixture_on(&aws(), 500, JwksSettings::default().cooldown).await;
         f.jwks.set_mode(mode.clone());
         let token = token_for(3002);
         let bound = JwksSettings::default().timeout + Duration::from_secs(1);
@@ -548,12 +381,7 @@ async fn a_flood_of_unknown_kids_causes_a_bounded_number_of_fetches_whatever_the
     .map(|mode| async move {
         // GIVEN a warm cache,
         let f = Arc::new(fixture_with(500, cooldown).await);
-        assert_eq!(
-            f.as_user(&token_for(3003), "GET", "/todo_items", None)
-                .await
-                .status(),
-            200
-        );
+        assert_eq!(f.list(3003).await.status(), 200);
         f.jwks.set_mode(mode.clone());
         // WHEN 300 tokens with made-up kids arrive over about 2.5 s,
         let started = Instant::now();

@@ -3,43 +3,33 @@
 //! configuration (which trusts exactly the development keys).
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use devserver::dev::DevEnvironment;
 use devserver::fixtures;
-use integration_tests::*;
-use sdk_exchange::{SdkConfig, SdkExchange};
+use integration_tests::events::{events_dir, excerpt};
+use integration_tests::jwks_server::JwksServer;
+use integration_tests::services::{dynamodb, local_aws_vars, secrets_manager, unique};
+use sdk_exchange::{ExchangeConfig, SdkExchange};
 use sidebar::{Sidebar, SidebarConfig};
 use todos::{Todos, TodosConfig};
-use tower::ServiceExt;
-
-fn events_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
-}
+use zendesk_jwt::lambda::aws::Aws;
 
 #[tokio::test]
 async fn every_fixture_gets_its_expected_status_from_its_handler() {
     // GIVEN a fresh development environment, provisioned in the local services.
     let dir = std::env::temp_dir().join(unique("dev"));
     let dev = DevEnvironment::load_or_create(&dir).unwrap();
-    let dynamodb = dynamodb().await;
-    let secrets = secrets().await;
-    dev.provision(&dynamodb, &secrets).await.unwrap();
+    dev.provision(&dynamodb(), &secrets_manager())
+        .await
+        .unwrap();
     let jwks = JwksServer::start(dev.jwks()).await;
-    let vars = dev.variables(&jwks.url());
-    let sidebar = Sidebar::new(
-        &SidebarConfig::from_vars(&vars).unwrap(),
-        Some(secrets.clone()),
-    );
-    let todos = Arc::new(Todos::new(
-        &TodosConfig::from_vars(&vars).unwrap(),
-        dynamodb.clone(),
-    ));
-    let sdk = SdkExchange::new(
-        &SdkConfig::from_vars(&vars).unwrap(),
-        Some(secrets),
-        Some(dynamodb),
-    );
+    // AND the three handlers configured from its variables, as their `main`s configure them.
+    let mut vars = dev.variables(&jwks.url());
+    vars.extend(local_aws_vars());
+    let aws = Aws::from_vars(&vars);
+    let sidebar = Sidebar::new(&SidebarConfig::from_vars(&vars).unwrap(), &aws).unwrap();
+    let todos = Todos::new(&TodosConfig::from_vars(&vars).unwrap(), &aws).unwrap();
+    let sdk = SdkExchange::new(&ExchangeConfig::from_vars(&vars).unwrap(), &aws).unwrap();
 
     // WHEN each fixture is written to disk, read back and parsed as Lambda parses it.
     let written = fixtures::write_all(&dev, &dir.join("events"), 600).unwrap();
@@ -52,10 +42,7 @@ async fn every_fixture_gets_its_expected_status_from_its_handler() {
             .unwrap_or_else(|e| panic!("{} does not parse: {e}", fixture.name));
         let response = match fixture.function {
             "sidebar" => sidebar.handle(request).await,
-            "todos" => todos::service(todos.clone())
-                .oneshot(request)
-                .await
-                .unwrap(),
+            "todos" => todos.handle(request).await,
             "sdk-exchange" => sdk.handle(request).await,
             other => panic!("unknown function {other}"),
         };
@@ -65,14 +52,10 @@ async fn every_fixture_gets_its_expected_status_from_its_handler() {
             fixture.expected_status,
             "{}: {}",
             fixture.name,
-            text_of(&response)
+            excerpt(&response, 300)
         );
     }
     std::fs::remove_dir_all(dir).ok();
-}
-
-fn text_of(response: &lambda_http::Response<lambda_http::Body>) -> String {
-    text(response).chars().take(300).collect()
 }
 
 #[test]

@@ -1,60 +1,11 @@
 //! The local server's browser harness: its help center token endpoint and pages, as the browser
 //! tests (`scripts/browser-test`) rely on them.
 
-use std::sync::OnceLock;
-
-use base64::Engine;
-use devserver::dev::DevEnvironment;
-use devserver::harness::{self, Harness};
-use integration_tests::*;
-use lambda_http::{Body, Request};
-use serde_json::Value;
-
-/// GIVEN a harness over a throwaway development environment.
-fn harness() -> &'static Harness {
-    static HARNESS: OnceLock<Harness> = OnceLock::new();
-    HARNESS.get_or_init(|| {
-        let dir = std::env::temp_dir().join(unique("harness-dev"));
-        let env = DevEnvironment::load_or_create(&dir).expect("a development environment");
-        std::fs::remove_dir_all(&dir).expect("the throwaway keys are removed");
-        Harness::new(env)
-    })
-}
-
-fn get(path: &str, cookie: Option<&str>) -> Request {
-    let mut builder = lambda_http::http::Request::builder()
-        .uri(path)
-        .header("host", "localhost:3000");
-    if let Some(cookie) = cookie {
-        builder = builder.header("cookie", cookie);
-    }
-    builder.body(Body::Empty).unwrap()
-}
-
-fn answer(path: &str, cookie: Option<&str>) -> lambda_http::Response<Body> {
-    harness()
-        .answer(&get(path, cookie))
-        .unwrap_or_else(|| panic!("the harness does not serve {path}"))
-}
-
-fn set_cookies(response: &lambda_http::Response<Body>) -> Vec<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect()
-}
-
-fn claims(token: &str) -> Value {
-    let payload = token.split('.').nth(1).expect("a JWT");
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap()
-}
+use devserver::harness::{TODO_SCRIPT, TOKEN_TTL_SECONDS};
+use integration_tests::events::{header, json_body, set_cookies, text};
+use integration_tests::harness::{answer, get, harness};
+use integration_tests::tokens::unverified_claims;
+use lambda_http::Body;
 
 #[test]
 fn the_help_center_page_remembers_its_visitor_in_a_cookie_and_holds_the_real_template() {
@@ -75,7 +26,7 @@ fn the_help_center_page_remembers_its_visitor_in_a_cookie_and_holds_the_real_tem
     assert!(page.contains(r#"<script src="/hc/theming_assets/todo-list.js" defer></script>"#));
     assert!(page.contains(r#"<script src="/harness/help-center-user.js?user=42"></script>"#));
     let script = answer("/hc/theming_assets/todo-list.js", None);
-    assert_eq!(text(&script), harness::TODO_SCRIPT);
+    assert_eq!(text(&script), TODO_SCRIPT);
 }
 
 #[test]
@@ -109,23 +60,23 @@ fn anonymous_visitors_get_no_token_and_a_cleared_session() {
 
 #[test]
 fn the_token_endpoint_signs_for_the_visitor_and_can_hand_out_one_expired_token() {
-    let now = devserver::devkeys::now();
+    let now = zendesk_jwt::devkeys::now();
     let fresh = answer(
         "/api/v2/help_center/integration/token",
         Some("hc_harness_user=42"),
     );
     assert_eq!(fresh.status(), 200);
     assert_eq!(header(&fresh, "cache-control"), Some("no-store"));
-    let token = claims(json_body(&fresh)["token"].as_str().unwrap());
+    let token = unverified_claims(json_body(&fresh)["token"].as_str().unwrap());
     assert_eq!(token["userId"], 42);
     let exp = token["exp"].as_i64().unwrap();
-    assert!((now + harness::TOKEN_TTL_SECONDS - exp).abs() <= 2);
+    assert!((now + TOKEN_TTL_SECONDS - exp).abs() <= 2);
 
     let expired = answer(
         "/api/v2/help_center/integration/token",
         Some("other=1; hc_harness_user=42; hc_harness_token=expired-once"),
     );
-    let token = claims(json_body(&expired)["token"].as_str().unwrap());
+    let token = unverified_claims(json_body(&expired)["token"].as_str().unwrap());
     assert!(token["exp"].as_i64().unwrap() < now - 60);
     assert!(
         set_cookies(&expired)

@@ -2,26 +2,18 @@
 //! allowed, malformed, duplicated, mistyped or base64-encoded bodies, and user tokens that
 //! resemble a real one. Each is a 4xx with a clear body and writes nothing.
 
-use integration_tests::*;
-use lambda_http::{Body, Response};
+use integration_tests::HELP_CENTER_ORIGIN;
+use integration_tests::events::{header, json_body, message, post, posts_as_text_and_base64, text};
+use integration_tests::sdk_exchange::fixture as sdk_exchange_fixture;
+use integration_tests::sidebar::{PAGE, sidebar_from_secrets_manager, valid_token};
+use integration_tests::todos::{fixture as todos_fixture, token_for};
 use serde_json::json;
-use tower::ServiceExt;
 
-const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
-const SIDEBAR_PAGE: &str = "/sidebar?origin=https%3A%2F%2Facme.zendesk.com&app_guid=abc";
-
-/// A JSON body's `message`, which every JSON error answer carries.
-fn message(response: &Response<Body>) -> String {
-    json_body(response)["message"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no message in {}", text(response)))
-        .to_owned()
-}
+const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
 
 #[tokio::test]
 async fn cors_origins_that_only_look_allowed_are_refused_with_a_403() {
-    let f = super::todos::fixture().await;
-    let bearer = format!("Bearer {}", super::todos::token_for(2001));
+    let f = todos_fixture().await;
     for origin in [
         "https://acme.zendesk.com.evil.example",
         "https://evilacme.zendesk.com",
@@ -53,14 +45,7 @@ async fn cors_origins_that_only_look_allowed_are_refused_with_a_403() {
                 None,
             )
             .await;
-        let get = f
-            .call(
-                "GET",
-                "/todo_items",
-                &[("origin", origin), ("authorization", &bearer)],
-                None,
-            )
-            .await;
+        let get = f.list_from(origin, 2001).await;
         for (what, response) in [("preflight", preflight), ("GET", get)] {
             assert_eq!(response.status(), 403, "{what} from {origin:?}");
             assert_eq!(
@@ -75,25 +60,16 @@ async fn cors_origins_that_only_look_allowed_are_refused_with_a_403() {
             );
         }
     }
-    let allowed = f
-        .call(
-            "GET",
-            "/todo_items",
-            &[("origin", HELP_CENTER_ORIGIN), ("authorization", &bearer)],
-            None,
-        )
-        .await;
+    let allowed = f.list_from(HELP_CENTER_ORIGIN, 2001).await;
     assert_eq!(allowed.status(), 200);
-    let no_origin = f
-        .call("GET", "/todo_items", &[("authorization", &bearer)], None)
-        .await;
+    let no_origin = f.list(2001).await;
     assert_eq!(no_origin.status(), 200, "servers and curl send no Origin");
 }
 
 #[tokio::test]
 async fn hostile_to_do_bodies_are_clear_4xx_and_write_nothing() {
-    let f = super::todos::fixture().await;
-    let bearer = format!("Bearer {}", super::todos::token_for(2002));
+    let f = todos_fixture().await;
+    let bearer = format!("Bearer {}", token_for(2002));
     let deep = format!(
         "{{\"value\":{}\"a\"{}}}",
         "[".repeat(8000),
@@ -191,21 +167,9 @@ async fn hostile_to_do_bodies_are_clear_4xx_and_write_nothing() {
         ),
     ];
     for (case, content_type, body, status) in cases {
-        let mut headers = vec![("authorization", bearer.as_str())];
-        if let Some(content_type) = content_type {
-            headers.push(("content-type", content_type));
-        }
-        for encoded in [false, true] {
-            let req = if encoded {
-                request_base64("POST", "/todo_items", &headers, &body)
-            } else {
-                match String::from_utf8(body.clone()) {
-                    Ok(text) => request("POST", "/todo_items", &headers, Some(&text)),
-                    // API Gateway sends bodies that are not UTF-8 base64-encoded only.
-                    Err(_) => continue,
-                }
-            };
-            let response = todos::service(f.todos.clone()).oneshot(req).await.unwrap();
+        let auth = [("authorization", bearer.as_str())];
+        for (encoded, req) in posts_as_text_and_base64("/todo_items", &auth, content_type, &body) {
+            let response = f.todos.handle(req).await;
             assert_eq!(response.status(), status, "{case} (base64: {encoded})");
             assert!(!message(&response).is_empty(), "{case}");
         }
@@ -213,26 +177,21 @@ async fn hostile_to_do_bodies_are_clear_4xx_and_write_nothing() {
     assert!(f.stored(2002).await.is_empty(), "nothing was written");
 
     // The same body base64-encoded is the same item.
-    let encoded = request_base64(
-        "POST",
+    let encoded = post(
         "/todo_items",
-        &[
-            ("authorization", &bearer),
-            ("content-type", "application/json"),
-        ],
-        "{\"value\":\"from base64\"}".as_bytes(),
+        &[("authorization", &bearer)],
+        Some("application/json"),
+        b"{\"value\":\"from base64\"}",
+        true,
     );
-    let created = todos::service(f.todos.clone())
-        .oneshot(encoded)
-        .await
-        .unwrap();
+    let created = f.todos.handle(encoded).await;
     assert_eq!(created.status(), 201);
     assert_eq!(f.stored(2002).await.len(), 1);
 }
 
 #[tokio::test]
 async fn hostile_sdk_exchange_bodies_are_clear_4xx() {
-    let f = super::sdk_exchange::fixture().await;
+    let f = sdk_exchange_fixture().await;
     f.register("hostile-bodies-token-1", 3600, &[]).await;
     let form = Some("application/x-www-form-urlencoded");
     let cases: Vec<(&str, Option<&str>, Vec<u8>, u16)> = vec![
@@ -302,82 +261,61 @@ async fn hostile_sdk_exchange_bodies_are_clear_4xx() {
         ),
     ];
     for (case, content_type, body, status) in cases {
-        let headers: Vec<(&str, &str)> = content_type
-            .map(|t| ("content-type", t))
-            .into_iter()
-            .collect();
-        for encoded in [false, true] {
-            let req = if encoded {
-                request_base64("POST", "/sdk/jwt", &headers, &body)
-            } else {
-                match String::from_utf8(body.clone()) {
-                    Ok(text) => request("POST", "/sdk/jwt", &headers, Some(&text)),
-                    Err(_) => continue,
-                }
-            };
+        for (encoded, req) in posts_as_text_and_base64("/sdk/jwt", &[], content_type, &body) {
             let response = f.exchange.handle(req).await;
             assert_eq!(response.status(), status, "{case} (base64: {encoded})");
             assert!(!message(&response).is_empty(), "{case}");
             assert!(header(&response, "location").is_none(), "never a redirect");
         }
     }
-    let encoded = request_base64(
-        "POST",
+    let encoded = post(
         "/sdk/jwt",
-        &[FORM],
+        &[],
+        FORM,
         b"user_token=hostile-bodies-token-1",
+        true,
     );
     assert_eq!(f.exchange.handle(encoded).await.status(), 200);
 }
 
 #[tokio::test]
 async fn hostile_sidebar_bodies_are_clear_4xx_pages() {
-    let sidebar = super::sidebar::sidebar_from_secrets_manager().await;
-    let token = keys().primary.sign(&devserver::devkeys::zaf_claims(
-        SUBDOMAIN,
-        INSTALLATION_ID,
-        300,
-    ));
+    let sidebar = sidebar_from_secrets_manager().await;
+    let token = valid_token();
     let form = Some("application/x-www-form-urlencoded");
     let cases: Vec<(&str, &str, Option<&str>, String, u16)> = vec![
         (
             "JSON",
-            SIDEBAR_PAGE,
+            PAGE,
             Some("application/json"),
             json!({"token": token}).to_string(),
             400,
         ),
         (
             "multipart",
-            SIDEBAR_PAGE,
+            PAGE,
             Some("multipart/form-data; boundary=x"),
             "--x--".into(),
             400,
         ),
-        (
-            "no content type",
-            SIDEBAR_PAGE,
-            None,
-            format!("token={token}"),
-            400,
-        ),
+        ("no content type", PAGE, None, format!("token={token}"), 400),
         (
             "the token twice",
-            SIDEBAR_PAGE,
+            PAGE,
             form,
             format!("token={token}&token={token}"),
             400,
         ),
         (
             "an array-style field",
-            SIDEBAR_PAGE,
+            PAGE,
             form,
             format!("token[]={token}"),
             400,
         ),
         (
             "one byte over 16 KiB",
-            SIDEBAR_PAGE,
+            PAGE,
             form,
             "a".repeat(16 * 1024 + 1),
             413,
@@ -391,16 +329,7 @@ async fn hostile_sidebar_bodies_are_clear_4xx_pages() {
         ),
     ];
     for (case, page, content_type, body, status) in cases {
-        let headers: Vec<(&str, &str)> = content_type
-            .map(|t| ("content-type", t))
-            .into_iter()
-            .collect();
-        for encoded in [false, true] {
-            let req = if encoded {
-                request_base64("POST", page, &headers, body.as_bytes())
-            } else {
-                request("POST", page, &headers, Some(&body))
-            };
+        for (encoded, req) in posts_as_text_and_base64(page, &[], content_type, body.as_bytes()) {
             let response = sidebar.handle(req).await;
             assert_eq!(response.status(), status, "{case} (base64: {encoded})");
             assert_eq!(
@@ -411,18 +340,13 @@ async fn hostile_sidebar_bodies_are_clear_4xx_pages() {
             assert!(!text(&response).contains("ZAFClient"), "{case}");
         }
     }
-    let encoded = request_base64(
-        "POST",
-        SIDEBAR_PAGE,
-        &[FORM],
-        format!("token={token}").as_bytes(),
-    );
+    let encoded = post(PAGE, &[], FORM, format!("token={token}").as_bytes(), true);
     assert_eq!(sidebar.handle(encoded).await.status(), 200);
 }
 
 #[tokio::test]
 async fn user_tokens_that_resemble_a_real_one_are_refused() {
-    let f = super::sdk_exchange::fixture().await;
+    let f = sdk_exchange_fixture().await;
     let real = "ut-7f3a9c2e5b1d4e6f8a0b";
     f.register(real, 3600, &[]).await;
     let hash = sdk_exchange::token_hash(real);

@@ -1,51 +1,22 @@
 //! The same flows over real HTTP, through the local server that hosts all three functions.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-
-use devserver::Functions;
-use devserver::devkeys;
-use integration_tests::*;
+use integration_tests::HELP_CENTER_ORIGIN;
+use integration_tests::local_server::{client, serve};
+use integration_tests::sdk_exchange::{SHARED_SECRET, decode_sdk_jwt};
+use integration_tests::sidebar::{PAGE, valid_token};
+use integration_tests::todos::token_for;
 use serde_json::{Value, json};
-
-/// GIVEN the three functions served over HTTP on a free port.
-async fn serve() -> (String, super::todos::Fixture, super::sdk_exchange::Fixture) {
-    let sidebar = super::sidebar::sidebar_from_secrets_manager().await;
-    let todos = super::todos::fixture().await;
-    let sdk = super::sdk_exchange::fixture().await;
-    let functions = Functions {
-        sidebar: Arc::new(sidebar),
-        todos: todos.todos.clone(),
-        sdk_exchange: sdk.exchange.clone(),
-        dev_jwks: None,
-        harness: None,
-    };
-    let addr = devserver::spawn(SocketAddr::from(([127, 0, 0, 1], 0)), functions)
-        .await
-        .unwrap();
-    (format!("http://{addr}"), todos, sdk)
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
 
 #[tokio::test]
 async fn the_three_functions_answer_over_http() {
-    let (base, todos, _sdk) = serve().await;
+    let server = serve().await;
+    let base = &server.base;
     let client = client();
 
     // sidebar
-    let token = keys()
-        .primary
-        .sign(&devkeys::zaf_claims(SUBDOMAIN, INSTALLATION_ID, 300));
+    let token = valid_token();
     let page = client
-        .post(format!(
-            "{base}/sidebar?origin=https%3A%2F%2Facme.zendesk.com&app_guid=abc"
-        ))
+        .post(format!("{base}{PAGE}"))
         .form(&[("token", token.as_str())])
         .send()
         .await
@@ -53,9 +24,7 @@ async fn the_three_functions_answer_over_http() {
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("ZAFClient.init"));
     let refused = client
-        .post(format!(
-            "{base}/sidebar?origin=https%3A%2F%2Facme.zendesk.com&app_guid=abc"
-        ))
+        .post(format!("{base}{PAGE}"))
         .form(&[("token", "forged")])
         .send()
         .await
@@ -63,7 +32,7 @@ async fn the_three_functions_answer_over_http() {
     assert_eq!(refused.status(), 401);
 
     // todos
-    let bearer = format!("Bearer {}", super::todos::token_for(4242));
+    let bearer = format!("Bearer {}", token_for(4242));
     let created: Value = {
         let response = client
             .post(format!("{base}/todo_items"))
@@ -81,7 +50,10 @@ async fn the_three_functions_answer_over_http() {
         response.json().await.unwrap()
     };
     let id = created["todo_items"][0]["id"].as_u64().unwrap();
-    assert_eq!(todos.stored(4242).await, vec![(id, "over HTTP".to_owned())]);
+    assert_eq!(
+        server.todos.stored(4242).await,
+        vec![(id, "over HTTP".to_owned())]
+    );
     let deleted: Value = client
         .delete(format!("{base}/todo_items/{id}"))
         .header("authorization", &bearer)
@@ -117,8 +89,9 @@ async fn the_three_functions_answer_over_http() {
 
 #[tokio::test]
 async fn the_sdk_exchange_answers_over_http() {
-    let (base, _todos, sdk) = serve().await;
-    sdk.register("http-user-token-1", 3600, &[]).await;
+    let server = serve().await;
+    let base = &server.base;
+    server.sdk.register("http-user-token-1", 3600, &[]).await;
     let client = client();
     let ok = client
         .post(format!("{base}/sdk/jwt"))
@@ -128,10 +101,7 @@ async fn the_sdk_exchange_answers_over_http() {
         .unwrap();
     assert_eq!(ok.status(), 200);
     let body: Value = ok.json().await.unwrap();
-    let claims = super::sdk_exchange::decode_sdk_jwt(
-        body["jwt"].as_str().unwrap(),
-        super::sdk_exchange::SHARED_SECRET,
-    );
+    let claims = decode_sdk_jwt(body["jwt"].as_str().unwrap(), SHARED_SECRET);
     assert_eq!(claims["email"], "ann@example.com");
     let unknown = client
         .post(format!("{base}/sdk/jwt"))

@@ -3,17 +3,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use devserver::devkeys;
-use integration_tests::*;
-use zendesk_jwt::{AuthError, JwksCache, JwksSettings};
-
-fn settings(cooldown: Duration, timeout: Duration) -> JwksSettings {
-    JwksSettings {
-        cooldown,
-        timeout,
-        max_bytes: 64 * 1024,
-    }
-}
+use integration_tests::jwks_server::{JwksMode, JwksServer, jwks_settings};
+use integration_tests::tokens::keys;
+use zendesk_jwt::devkeys;
+use zendesk_jwt::{AuthError, JwksCache};
 
 #[tokio::test]
 async fn concurrent_lookups_of_a_cold_cache_share_one_fetch() {
@@ -21,7 +14,7 @@ async fn concurrent_lookups_of_a_cold_cache_share_one_fetch() {
     server.set_mode(JwksMode::Slow(Duration::from_millis(200)));
     let cache = Arc::new(JwksCache::new(
         server.url(),
-        settings(Duration::ZERO, Duration::from_secs(2)),
+        jwks_settings(Duration::ZERO, Duration::from_secs(2)),
     ));
     let lookups = (0..20).map(|_| {
         let cache = cache.clone();
@@ -41,7 +34,7 @@ async fn a_flood_of_unknown_kids_is_one_fetch_per_cooldown() {
     let server = JwksServer::start(devkeys::jwks(&[&keys().primary])).await;
     let cache = Arc::new(JwksCache::new(
         server.url(),
-        settings(Duration::from_secs(60), Duration::from_secs(2)),
+        jwks_settings(Duration::from_secs(60), Duration::from_secs(2)),
     ));
     cache.key("hc-1").await.unwrap();
     let lookups = (0..50).map(|i| {
@@ -68,7 +61,7 @@ async fn an_oversized_document_is_refused() {
     let server = JwksServer::start(padded).await;
     let cache = JwksCache::new(
         server.url(),
-        settings(Duration::ZERO, Duration::from_secs(2)),
+        jwks_settings(Duration::ZERO, Duration::from_secs(2)),
     );
     let error = cache.key("hc-1").await.unwrap_err();
     assert!(matches!(error, AuthError::KeysUnavailable(_)), "{error}");
@@ -81,7 +74,7 @@ async fn a_slow_jwks_endpoint_fails_fast() {
     server.set_mode(JwksMode::Slow(Duration::from_secs(10)));
     let cache = JwksCache::new(
         server.url(),
-        settings(Duration::ZERO, Duration::from_millis(300)),
+        jwks_settings(Duration::ZERO, Duration::from_millis(300)),
     );
     let started = Instant::now();
     let error = cache.key("hc-1").await.unwrap_err();
@@ -98,7 +91,7 @@ async fn an_unreachable_jwks_endpoint_is_unavailable_not_unknown() {
     // Port 9 (discard) on loopback: nothing listens, the connection is refused.
     let cache = JwksCache::new(
         "http://127.0.0.1:9/keys.json",
-        settings(Duration::ZERO, Duration::from_secs(1)),
+        jwks_settings(Duration::ZERO, Duration::from_secs(1)),
     );
     assert!(cache.key("hc-1").await.unwrap_err().is_unavailable());
 }

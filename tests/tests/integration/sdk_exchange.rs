@@ -2,113 +2,19 @@
 //! with the shared secret from Secrets Manager.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use devserver::devkeys;
-use integration_tests::*;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use lambda_http::{Body, Response};
-use sdk_exchange::{
-    ClaimNames, ResolverConfig, SdkConfig, SdkExchange, SharedSecretSource, token_hash,
+use integration_tests::events::{header, json_body, message, request};
+use integration_tests::sdk_exchange::{
+    AUDIENCE, ISSUER, SHARED_SECRET, decode_sdk_jwt, exchange_token, fixture, fixture_with,
+    idp_fixture, idp_token, sdk_claims,
 };
-use serde_json::{Value, json};
-use zendesk_jwt::JwksSettings;
-
-/// TEST SECRET ONLY.
-pub const SHARED_SECRET: &str = "test-only-shared-secret-0123456789abcdef";
-
-pub struct Fixture {
-    pub exchange: Arc<SdkExchange>,
-    pub table: String,
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    pub secrets: aws_sdk_secretsmanager::Client,
-    pub secret_id: String,
-}
-
-pub async fn fixture_with(secret: &str, ttl: Duration) -> Fixture {
-    let dynamodb = dynamodb().await;
-    let secrets = secrets().await;
-    let table = create_table(&dynamodb, "token_hash", None).await;
-    let secret_id = create_secret(&secrets, secret).await;
-    let config = SdkConfig {
-        secret: SharedSecretSource::SecretId(secret_id.clone()),
-        secret_ttl: ttl,
-        resolver: ResolverConfig::Table {
-            table: table.clone(),
-        },
-        leeway: Duration::from_secs(30),
-    };
-    Fixture {
-        exchange: Arc::new(SdkExchange::new(
-            &config,
-            Some(secrets.clone()),
-            Some(dynamodb.clone()),
-        )),
-        table,
-        dynamodb,
-        secrets,
-        secret_id,
-    }
-}
-
-pub async fn fixture() -> Fixture {
-    fixture_with(SHARED_SECRET, Duration::from_secs(300)).await
-}
-
-impl Fixture {
-    /// Store a user token the way an organisation's backend would (see the README's item format).
-    pub async fn register(
-        &self,
-        user_token: &str,
-        expires_in: i64,
-        extra: &[(&str, AttributeValue)],
-    ) {
-        let mut put = self
-            .dynamodb
-            .put_item()
-            .table_name(&self.table)
-            .item("token_hash", AttributeValue::S(token_hash(user_token)))
-            .item(
-                "expires_at",
-                AttributeValue::N((devkeys::now() + expires_in).to_string()),
-            )
-            .item("name", AttributeValue::S("Ann Example".into()))
-            .item("email", AttributeValue::S("ann@example.com".into()));
-        for (name, value) in extra {
-            put = put.item(*name, value.clone());
-        }
-        put.send()
-            .await
-            .expect("DynamoDB Local accepts the user token");
-    }
-
-    pub async fn exchange(&self, form: &str) -> Response<Body> {
-        self.exchange
-            .handle(request(
-                "POST",
-                "/sdk/jwt",
-                &[("content-type", "application/x-www-form-urlencoded")],
-                Some(form),
-            ))
-            .await
-    }
-}
-
-pub fn decode_sdk_jwt(jwt: &str, secret: &str) -> Value {
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.set_required_spec_claims::<&str>(&[]);
-    validation.validate_exp = false;
-    validation.validate_aud = false;
-    jsonwebtoken::decode::<Value>(
-        jwt,
-        &DecodingKey::from_secret(secret.as_bytes()),
-        &validation,
-    )
-    .expect("the SDK JWT verifies with the shared secret")
-    .claims
-}
+use integration_tests::services::put_secret;
+use integration_tests::tokens::keys;
+use jsonwebtoken::Algorithm;
+use serde_json::json;
+use zendesk_jwt::devkeys;
 
 #[tokio::test]
 async fn a_known_user_token_gets_a_signed_jwt_with_exact_claims() {
@@ -181,6 +87,10 @@ async fn unknown_empty_expired_and_revoked_tokens_are_401() {
     )
     .await;
     f.register("known-token-0004", 3600, &[]).await;
+    assert_eq!(
+        f.exchange("user_token=known-token-0004").await.status(),
+        200
+    );
     for form in [
         "user_token=never-issued",
         "user_token=",
@@ -204,6 +114,11 @@ async fn unknown_empty_expired_and_revoked_tokens_are_401() {
 #[tokio::test]
 async fn malformed_requests_are_4xx() {
     let f = fixture().await;
+    f.register("known-token-0008", 3600, &[]).await;
+    assert_eq!(
+        f.exchange("user_token=known-token-0008").await.status(),
+        200
+    );
     assert_eq!(f.exchange("").await.status(), 400, "no user_token field");
     assert_eq!(f.exchange("user_token=a&user_token=b").await.status(), 400);
     let json = f
@@ -229,12 +144,7 @@ async fn a_redacted_secret_is_refused_with_a_503() {
     f.register("known-token-0005", 3600, &[]).await;
     let response = f.exchange("user_token=known-token-0005").await;
     assert_eq!(response.status(), 503);
-    assert!(
-        json_body(&response)["message"]
-            .as_str()
-            .unwrap()
-            .contains("shared secret")
-    );
+    assert!(message(&response).contains("shared secret"));
 }
 
 #[tokio::test]
@@ -245,7 +155,7 @@ async fn the_secret_is_read_once_per_ttl_not_per_request() {
     decode_sdk_jwt(first["jwt"].as_str().unwrap(), SHARED_SECRET);
 
     let rotated = "test-only-rotated-secret-fedcba9876543210";
-    put_secret(&f.secrets, &f.secret_id, rotated).await;
+    put_secret(&f.secrets, f.secret_id(), rotated).await;
     let cached = json_body(&f.exchange("user_token=known-token-0006").await);
     decode_sdk_jwt(cached["jwt"].as_str().unwrap(), SHARED_SECRET);
 
@@ -264,90 +174,38 @@ async fn the_last_good_secret_is_kept_when_a_refresh_fails() {
     );
     f.secrets
         .delete_secret()
-        .secret_id(&f.secret_id)
+        .secret_id(f.secret_id())
         .force_delete_without_recovery(true)
         .send()
         .await
         .unwrap();
     let response = f.exchange("user_token=known-token-0007").await;
     assert_eq!(response.status(), 200, "served with the cached secret");
-    decode_sdk_jwt(json_body(&response)["jwt"].as_str().unwrap(), SHARED_SECRET);
+    sdk_claims(&response, SHARED_SECRET);
 }
 
-pub mod identity_provider {
-    use super::*;
+#[tokio::test]
+async fn an_identity_provider_token_is_exchanged_with_its_subject_as_external_id() {
+    let idp = idp_fixture().await;
+    let response = exchange_token(&idp.exchange, &idp_token(ISSUER, AUDIENCE)).await;
+    assert_eq!(response.status(), 200);
+    let claims = sdk_claims(&response, SHARED_SECRET);
+    assert_eq!(claims["name"], "Ida Provider");
+    assert_eq!(claims["email"], "ida@example.com");
+    assert_eq!(claims["external_id"], "idp-user-9");
+    assert_eq!(idp.jwks.hits(), 1);
+}
 
-    pub const ISSUER: &str = "https://idp.example.com/";
-    pub const AUDIENCE: &str = "zendesk-sdk";
-
-    /// GIVEN the exchange resolving identity-provider tokens verified against a local JWKS that
-    /// holds the `rotated` test key.
-    pub async fn idp_fixture() -> (SdkExchange, JwksServer) {
-        let secrets = secrets().await;
-        let secret_id = create_secret(&secrets, SHARED_SECRET).await;
-        let jwks = JwksServer::start(devkeys::jwks(&[&keys().rotated])).await;
-        let config = SdkConfig {
-            secret: SharedSecretSource::SecretId(secret_id),
-            secret_ttl: Duration::from_secs(300),
-            resolver: ResolverConfig::IdentityProvider {
-                jwks_url: jwks.url(),
-                issuer: ISSUER.into(),
-                audience: AUDIENCE.into(),
-                claims: ClaimNames {
-                    name: "name".into(),
-                    email: "email".into(),
-                    external_id: "sub".into(),
-                },
-                jwks: JwksSettings::default(),
-            },
-            leeway: Duration::from_secs(30),
-        };
-        (SdkExchange::new(&config, Some(secrets), None), jwks)
-    }
-
-    fn idp_token(issuer: &str, audience: &str) -> String {
-        keys().rotated.sign(&json!({
-            "iss": issuer,
-            "aud": audience,
-            "sub": "idp-user-9",
-            "name": "Ida Provider",
-            "email": "ida@example.com",
-            "exp": devkeys::now() + 300,
-        }))
-    }
-
-    async fn exchange(exchange: &SdkExchange, token: &str) -> Response<Body> {
-        exchange
-            .handle(request(
-                "POST",
-                "/sdk/jwt",
-                &[("content-type", "application/x-www-form-urlencoded")],
-                Some(&format!("user_token={token}")),
-            ))
-            .await
-    }
-
-    #[tokio::test]
-    async fn an_identity_provider_token_is_exchanged_with_its_subject_as_external_id() {
-        let (exchange_fn, jwks) = idp_fixture().await;
-        let response = exchange(&exchange_fn, &idp_token(ISSUER, AUDIENCE)).await;
-        assert_eq!(response.status(), 200);
-        let claims = decode_sdk_jwt(json_body(&response)["jwt"].as_str().unwrap(), SHARED_SECRET);
-        assert_eq!(claims["name"], "Ida Provider");
-        assert_eq!(claims["email"], "ida@example.com");
-        assert_eq!(claims["external_id"], "idp-user-9");
-        assert_eq!(jwks.hits(), 1);
-    }
-
-    #[tokio::test]
-    async fn identity_provider_tokens_for_another_issuer_or_audience_are_401() {
-        let (exchange_fn, _jwks) = idp_fixture().await;
-        for token in [
-            idp_token("https://other-idp.example.com/", AUDIENCE),
-            idp_token(ISSUER, "someone-else"),
-            keys().rogue.sign(&json!({"iss": ISSUER, "aud": AUDIENCE, "name": "x", "email": "x@example.com", "exp": devkeys::now() + 300})),
-        ] {
-            assert_eq!(exchange(&exchange_fn, &token).await.status(), 401);
-        }
+#[tokio::test]
+async fn identity_provider_tokens_for_another_issuer_or_audience_are_401() {
+    let idp = idp_fixture().await;
+    let valid = exchange_token(&idp.exchange, &idp_token(ISSUER, AUDIENCE)).await;
+    assert_eq!(valid.status(), 200);
+    for token in [
+        idp_token("https://other-idp.example.com/", AUDIENCE),
+        idp_token(ISSUER, "someone-else"),
+        keys().rogue.sign(&json!({"iss": ISSUER, "aud": AUDIENCE, "name": "x", "email": "x@example.com", "exp": devkeys::now() + 300})),
+    ] {
+        assert_eq!(exchange_token(&idp.exchange, &token).await.status(), 401);
     }
 }

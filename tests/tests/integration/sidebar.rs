@@ -1,66 +1,22 @@
 //! The sidebar: Zendesk's signed POST of the app's start page.
 
-use std::time::Duration;
-
-use integration_tests::*;
+use integration_tests::events::{header, request, text};
+use integration_tests::services::{aws, unique};
+use integration_tests::sidebar::{
+    PAGE, config, open, post, sidebar_from_secrets_manager, valid_claims, valid_token, zaf_token,
+};
+use integration_tests::tokens::{keys, public_key_as_hmac_secret, raw_token, sign_with};
+use integration_tests::{INSTALLATION_ID, SUBDOMAIN};
 use jsonwebtoken::Algorithm;
-use lambda_http::Request;
-use serde_json::{Value, json};
-use sidebar::{PublicKeySource, Sidebar, SidebarConfig};
-
-const PAGE: &str =
-    "/sidebar?origin=https%3A%2F%2Facme.zendesk.com&app_guid=0f1e2d3c-aaaa-bbbb-cccc-000000000001";
-
-fn config(public_key: PublicKeySource) -> SidebarConfig {
-    SidebarConfig {
-        subdomain: SUBDOMAIN.into(),
-        installation_id: INSTALLATION_ID,
-        public_key,
-        secret_ttl: Duration::from_secs(300),
-        leeway: Duration::from_secs(30),
-    }
-}
-
-/// GIVEN the app's public key stored in Secrets Manager.
-pub async fn sidebar_from_secrets_manager() -> Sidebar {
-    let secrets = secrets().await;
-    let id = create_secret(&secrets, keys().primary.public_pem()).await;
-    Sidebar::new(&config(PublicKeySource::SecretId(id)), Some(secrets))
-}
-
-fn post(page: &str, form: Option<&str>) -> Request {
-    request(
-        "POST",
-        page,
-        &[("content-type", "application/x-www-form-urlencoded")],
-        form,
-    )
-}
-
-fn valid_claims() -> Value {
-    devserver::devkeys::zaf_claims(SUBDOMAIN, INSTALLATION_ID, 300)
-}
-
-fn zaf_token(claims: &Value) -> String {
-    keys().primary.sign(claims)
-}
-
-async fn status_for(sidebar: &Sidebar, token: &str) -> u16 {
-    let response = sidebar
-        .handle(post(PAGE, Some(&format!("token={token}"))))
-        .await;
-    response.status().as_u16()
-}
+use serde_json::json;
+use sidebar::Sidebar;
+use zendesk_jwt::devkeys;
+use zendesk_jwt::lambda::secrets::SecretLocation;
 
 #[tokio::test]
 async fn a_valid_signed_post_gets_the_start_page() {
     let sidebar = sidebar_from_secrets_manager().await;
-    let response = sidebar
-        .handle(post(
-            PAGE,
-            Some(&format!("token={}", zaf_token(&valid_claims()))),
-        ))
-        .await;
+    let response = open(&sidebar, &valid_token()).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         header(&response, "content-type"),
@@ -82,12 +38,7 @@ async fn a_valid_signed_post_gets_the_start_page() {
 #[tokio::test]
 async fn the_start_page_scripts_run_under_the_response_nonce_only() {
     let sidebar = sidebar_from_secrets_manager().await;
-    let response = sidebar
-        .handle(post(
-            PAGE,
-            Some(&format!("token={}", zaf_token(&valid_claims()))),
-        ))
-        .await;
+    let response = open(&sidebar, &valid_token()).await;
     let csp = header(&response, "content-security-policy")
         .unwrap()
         .to_owned();
@@ -109,12 +60,7 @@ async fn the_start_page_scripts_run_under_the_response_nonce_only() {
         "{page}"
     );
     assert!(header(&response, "set-cookie").is_none());
-    let again = sidebar
-        .handle(post(
-            PAGE,
-            Some(&format!("token={}", zaf_token(&valid_claims()))),
-        ))
-        .await;
+    let again = open(&sidebar, &valid_token()).await;
     assert!(
         !text(&again).contains(nonce),
         "a new nonce for every response"
@@ -124,9 +70,8 @@ async fn the_start_page_scripts_run_under_the_response_nonce_only() {
 #[tokio::test]
 async fn the_error_page_says_what_happened_and_runs_no_script() {
     let sidebar = sidebar_from_secrets_manager().await;
-    let response = sidebar
-        .handle(post(PAGE, Some("token=forged.token.value")))
-        .await;
+    assert_eq!(open(&sidebar, &valid_token()).await.status(), 200);
+    let response = open(&sidebar, "forged.token.value").await;
     assert_eq!(response.status(), 401);
     let csp = header(&response, "content-security-policy").unwrap();
     assert!(csp.contains("script-src 'none'"), "{csp}");
@@ -144,10 +89,7 @@ async fn values_written_into_the_page_are_escaped() {
     let page =
         "/sidebar?origin=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E&app_guid=%3Cimg%20src%3Dx%3E";
     let response = sidebar
-        .handle(post(
-            page,
-            Some(&format!("token={}", zaf_token(&valid_claims()))),
-        ))
+        .handle(post(page, Some(&format!("token={}", valid_token()))))
         .await;
     assert_eq!(response.status(), 200);
     let html = text(&response);
@@ -162,6 +104,7 @@ async fn values_written_into_the_page_are_escaped() {
 #[tokio::test]
 async fn a_post_without_a_token_is_a_400_page() {
     let sidebar = sidebar_from_secrets_manager().await;
+    assert_eq!(open(&sidebar, &valid_token()).await.status(), 200);
     for form in [None, Some(""), Some("token="), Some("other=1")] {
         let response = sidebar.handle(post(PAGE, form)).await;
         assert_eq!(response.status(), 400, "form {form:?}");
@@ -176,13 +119,14 @@ async fn a_post_without_a_token_is_a_400_page() {
 #[tokio::test]
 async fn invalid_tokens_are_401_pages_and_never_the_start_page() {
     let sidebar = sidebar_from_secrets_manager().await;
+    assert_eq!(open(&sidebar, &valid_token()).await.status(), 200);
     let keys = keys();
     let mut expired = valid_claims();
-    expired["exp"] = json!(devserver::devkeys::now() - 120);
-    let other_installation = devserver::devkeys::zaf_claims(SUBDOMAIN, INSTALLATION_ID + 1, 300);
+    expired["exp"] = json!(devkeys::now() - 120);
+    let other_installation = devkeys::zaf_claims(SUBDOMAIN, INSTALLATION_ID + 1, 300);
     let mut wrong_iss = valid_claims();
     wrong_iss["iss"] = json!("evil.zendesk.com");
-    let other_account = devserver::devkeys::zaf_claims("evil", INSTALLATION_ID, 300);
+    let other_account = devkeys::zaf_claims("evil", INSTALLATION_ID, 300);
     let mut no_exp = valid_claims();
     no_exp.as_object_mut().unwrap().remove("exp");
     let cases: Vec<(&str, String)> = vec![
@@ -231,9 +175,7 @@ async fn invalid_tokens_are_401_pages_and_never_the_start_page() {
         }),
     ];
     for (case, token) in cases {
-        let response = sidebar
-            .handle(post(PAGE, Some(&format!("token={token}"))))
-            .await;
+        let response = open(&sidebar, &token).await;
         assert_eq!(response.status(), 401, "{case}");
         let page = text(&response);
         assert!(page.contains("Not signed in"), "{case}: {page}");
@@ -248,14 +190,15 @@ async fn invalid_tokens_are_401_pages_and_never_the_start_page() {
 async fn a_token_just_past_exp_within_the_leeway_is_accepted() {
     let sidebar = sidebar_from_secrets_manager().await;
     let mut claims = valid_claims();
-    claims["exp"] = json!(devserver::devkeys::now() - 5);
-    assert_eq!(status_for(&sidebar, &zaf_token(&claims)).await, 200);
+    claims["exp"] = json!(devkeys::now() - 5);
+    assert_eq!(open(&sidebar, &zaf_token(&claims)).await.status(), 200);
 }
 
 #[tokio::test]
 async fn a_repeated_token_field_or_a_json_body_is_a_400() {
     let sidebar = sidebar_from_secrets_manager().await;
-    let token = zaf_token(&valid_claims());
+    let token = valid_token();
+    assert_eq!(open(&sidebar, &token).await.status(), 200);
     let repeated = sidebar
         .handle(post(PAGE, Some(&format!("token={token}&token={token}"))))
         .await;
@@ -274,11 +217,9 @@ async fn a_repeated_token_field_or_a_json_body_is_a_400() {
 #[tokio::test]
 async fn a_page_address_without_origin_and_app_guid_is_a_400() {
     let sidebar = sidebar_from_secrets_manager().await;
+    assert_eq!(open(&sidebar, &valid_token()).await.status(), 200);
     let response = sidebar
-        .handle(post(
-            "/sidebar",
-            Some(&format!("token={}", zaf_token(&valid_claims()))),
-        ))
+        .handle(post("/sidebar", Some(&format!("token={}", valid_token()))))
         .await;
     assert_eq!(response.status(), 400);
     assert!(text(&response).contains("origin and app_guid"));
@@ -286,17 +227,15 @@ async fn a_page_address_without_origin_and_app_guid_is_a_400() {
 
 #[tokio::test]
 async fn a_missing_secret_is_a_503_not_a_401() {
-    let secrets = secrets().await;
-    let sidebar = Sidebar::new(
-        &config(PublicKeySource::SecretId(unique("no-such-secret"))),
-        Some(secrets),
-    );
-    assert_eq!(status_for(&sidebar, &zaf_token(&valid_claims())).await, 503);
+    let missing = SecretLocation::SecretsManager(unique("no-such-secret"));
+    let sidebar = Sidebar::new(&config(missing), &aws()).unwrap();
+    assert_eq!(open(&sidebar, &valid_token()).await.status(), 503);
 }
 
 #[tokio::test]
 async fn a_get_is_refused() {
     let sidebar = sidebar_from_secrets_manager().await;
+    assert_eq!(open(&sidebar, &valid_token()).await.status(), 200);
     let response = sidebar.handle(request("GET", PAGE, &[], None)).await;
     assert_eq!(response.status(), 405);
 }

@@ -5,198 +5,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use devserver::devkeys::{self, help_center_claims};
-use integration_tests::*;
+use integration_tests::events::{header, json_body, message, text};
+use integration_tests::jwks_server::JwksMode;
+use integration_tests::todos::{
+    assert_invalid_authentication, fixture, fixture_with, in_parallel, token_for, values,
+};
+use integration_tests::tokens::{keys, public_key_as_hmac_secret, raw_token, sign_with};
+use integration_tests::{HELP_CENTER_ORIGIN, SUBDOMAIN};
 use jsonwebtoken::Algorithm;
-use lambda_http::{Body, Response};
-use serde_json::{Value, json};
-use todos::{Todos, TodosConfig};
-use tower::ServiceExt;
-use zendesk_jwt::JwksSettings;
-
-pub struct Fixture {
-    pub todos: Arc<Todos>,
-    pub jwks: JwksServer,
-    pub table: String,
-    pub dynamodb: aws_sdk_dynamodb::Client,
-}
-
-pub async fn fixture_with(max_items: u32, cooldown: Duration) -> Fixture {
-    fixture_on(dynamodb().await, max_items, cooldown).await
-}
-
-/// GIVEN the to-do API over a fresh table of the DynamoDB that `dynamodb` reaches.
-pub async fn fixture_on(
-    dynamodb: aws_sdk_dynamodb::Client,
-    max_items: u32,
-    cooldown: Duration,
-) -> Fixture {
-    let table = create_table(&dynamodb, "owner", None).await;
-    let jwks = JwksServer::start(devkeys::jwks(&[&keys().primary])).await;
-    let config = TodosConfig {
-        subdomain: SUBDOMAIN.into(),
-        table: table.clone(),
-        jwks_url: jwks.url(),
-        allowed_origins: vec![HELP_CENTER_ORIGIN.into()],
-        max_items,
-        jwks: JwksSettings {
-            cooldown,
-            timeout: Duration::from_secs(2),
-            max_bytes: 64 * 1024,
-        },
-        leeway: Duration::from_secs(30),
-    };
-    Fixture {
-        todos: Arc::new(Todos::new(&config, dynamodb.clone())),
-        jwks,
-        table,
-        dynamodb,
-    }
-}
-
-pub async fn fixture() -> Fixture {
-    fixture_with(500, Duration::from_secs(30)).await
-}
-
-pub fn token_for(user_id: u64) -> String {
-    keys().primary.sign(&help_center_claims(user_id, 300))
-}
-
-impl Fixture {
-    pub async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<&str>,
-    ) -> Response<Body> {
-        let service = todos::service(self.todos.clone());
-        service
-            .oneshot(request(method, path, headers, body))
-            .await
-            .unwrap()
-    }
-
-    pub async fn as_user(
-        &self,
-        token: &str,
-        method: &str,
-        path: &str,
-        body: Option<&str>,
-    ) -> Response<Body> {
-        let auth = format!("Bearer {token}");
-        let mut headers = vec![("authorization", auth.as_str())];
-        if body.is_some() {
-            headers.push(("content-type", "application/json"));
-        }
-        self.call(method, path, &headers, body).await
-    }
-
-    pub async fn add(&self, user_id: u64, value: &str) -> Response<Body> {
-        let body = json!({ "value": value }).to_string();
-        self.as_user(&token_for(user_id), "POST", "/todo_items", Some(&body))
-            .await
-    }
-
-    /// An add with an `Idempotency-Key` header.
-    pub async fn add_with_key(&self, user_id: u64, value: &str, key: &str) -> Response<Body> {
-        let auth = format!("Bearer {}", token_for(user_id));
-        let body = json!({ "value": value }).to_string();
-        let headers = [
-            ("authorization", auth.as_str()),
-            ("content-type", "application/json"),
-            ("idempotency-key", key),
-        ];
-        self.call("POST", "/todo_items", &headers, Some(&body))
-            .await
-    }
-
-    /// The user's item (one per user), read straight from the table.
-    pub async fn user_item(&self, user_id: u64) -> HashMap<String, AttributeValue> {
-        self.dynamodb
-            .get_item()
-            .table_name(&self.table)
-            .key("owner", AttributeValue::S(format!("{SUBDOMAIN}#{user_id}")))
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap()
-            .item
-            .unwrap_or_default()
-    }
-
-    /// The user's item counter, read straight from the table.
-    pub async fn counter(&self, user_id: u64) -> u64 {
-        self.user_item(user_id)
-            .await
-            .get("item_count")
-            .map_or(0, |count| count.as_n().unwrap().parse().unwrap())
-    }
-
-    /// THEN the user's totals agree with the items stored: the count and the values' bytes.
-    pub async fn assert_totals_agree(&self, user_id: u64) {
-        let item = self.user_item(user_id).await;
-        let stored = self.stored(user_id).await;
-        let number = |name: &str| -> u64 {
-            item.get(name)
-                .map_or(0, |n| n.as_n().unwrap().parse().unwrap())
-        };
-        assert_eq!(
-            number("item_count"),
-            stored.len() as u64,
-            "user {user_id}: count"
-        );
-        assert_eq!(
-            number("value_bytes"),
-            stored.iter().map(|(_, v)| v.len() as u64).sum::<u64>(),
-            "user {user_id}: bytes"
-        );
-    }
-
-    /// The items stored for `user_id` (`t{id}` attributes of the user's item), read straight
-    /// from the table, by id.
-    pub async fn stored(&self, user_id: u64) -> Vec<(u64, String)> {
-        let mut items: Vec<(u64, String)> = self
-            .user_item(user_id)
-            .await
-            .iter()
-            .filter_map(|(name, value)| {
-                let id = name.strip_prefix('t')?.parse().ok()?;
-                Some((id, value.as_s().unwrap().clone()))
-            })
-            .collect();
-        items.sort();
-        items
-    }
-}
-
-fn values(body: &Value) -> Vec<String> {
-    body["todo_items"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no todo_items in {body}"))
-        .iter()
-        .map(|item| item["value"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-fn assert_invalid_authentication(response: &Response<Body>, case: &str) {
-    assert_eq!(response.status(), 401, "{case}");
-    assert_eq!(
-        json_body(response),
-        json!({"message": "Invalid authentication"}),
-        "{case}"
-    );
-    assert_eq!(
-        header(response, "www-authenticate"),
-        Some("Bearer error=\"invalid_token\""),
-        "{case}"
-    );
-}
+use serde_json::json;
+use todos::TodosConfig;
+use zendesk_jwt::devkeys::{self, help_center_claims};
 
 #[tokio::test]
 async fn a_new_user_has_an_empty_list() {
     let f = fixture().await;
-    let response = f.as_user(&token_for(1), "GET", "/todo_items", None).await;
+    let response = f.list(1).await;
     assert_eq!(response.status(), 200);
     assert_eq!(header(&response, "content-type"), Some("application/json"));
     assert_eq!(json_body(&response), json!({"todo_items": []}));
@@ -209,7 +33,7 @@ async fn added_items_come_back_in_order_of_creation_with_safe_integer_ids() {
         let response = f.add(7, value).await;
         assert_eq!(response.status(), 201);
     }
-    let body = json_body(&f.as_user(&token_for(7), "GET", "/todo_items", None).await);
+    let body = json_body(&f.list(7).await);
     assert_eq!(values(&body), ["first", "second", "third"]);
     for item in body["todo_items"].as_array().unwrap() {
         let id = item["id"].as_u64().expect("ids are JSON numbers");
@@ -236,14 +60,7 @@ async fn delete_removes_the_item_and_answers_the_rest() {
     f.add(9, "keep").await;
     let body = json_body(&f.add(9, "drop").await);
     let drop_id = body["todo_items"][1]["id"].as_u64().unwrap();
-    let response = f
-        .as_user(
-            &token_for(9),
-            "DELETE",
-            &format!("/todo_items/{drop_id}"),
-            None,
-        )
-        .await;
+    let response = f.delete(9, drop_id).await;
     assert_eq!(response.status(), 200);
     assert_eq!(values(&json_body(&response)), ["keep"]);
     assert_eq!(f.stored(9).await.len(), 1);
@@ -253,15 +70,11 @@ async fn delete_removes_the_item_and_answers_the_rest() {
 async fn deleting_an_absent_item_is_harmless() {
     let f = fixture().await;
     f.add(10, "still here").await;
-    let response = f
-        .as_user(&token_for(10), "DELETE", "/todo_items/123456", None)
-        .await;
+    let response = f.delete(10, 123_456).await;
     assert_eq!(response.status(), 200);
     assert_eq!(values(&json_body(&response)), ["still here"]);
     // The counter was not decremented by the harmless delete: the user can still reach the cap.
-    let again = f
-        .as_user(&token_for(10), "DELETE", "/todo_items/123456", None)
-        .await;
+    let again = f.delete(10, 123_456).await;
     assert_eq!(again.status(), 200);
 }
 
@@ -272,17 +85,10 @@ async fn users_see_and_change_only_their_own_items() {
     let a_id = a["todo_items"][0]["id"].as_u64().unwrap();
     f.add(200, "B's item").await;
 
-    let b_list = json_body(&f.as_user(&token_for(200), "GET", "/todo_items", None).await);
+    let b_list = json_body(&f.list(200).await);
     assert_eq!(values(&b_list), ["B's item"], "B does not see A's items");
 
-    let b_delete = f
-        .as_user(
-            &token_for(200),
-            "DELETE",
-            &format!("/todo_items/{a_id}"),
-            None,
-        )
-        .await;
+    let b_delete = f.delete(200, a_id).await;
     assert_eq!(b_delete.status(), 200);
     assert_eq!(values(&json_body(&b_delete)), ["B's item"]);
     assert_eq!(
@@ -306,6 +112,7 @@ async fn a_numeric_string_user_id_is_the_same_user() {
 #[tokio::test]
 async fn bad_bodies_get_clear_errors_and_write_nothing() {
     let f = fixture().await;
+    assert_eq!(f.add(401, "a good item").await.status(), 201);
     let token = token_for(400);
     let long = "x".repeat(1001);
     let huge = json!({ "value": "y".repeat(17 * 1024) }).to_string();
@@ -389,6 +196,7 @@ async fn bad_bodies_get_clear_errors_and_write_nothing() {
 async fn bad_paths_and_methods_are_clear_errors() {
     let f = fixture().await;
     let token = token_for(450);
+    assert_eq!(f.list(450).await.status(), 200);
     let not_an_id = f.as_user(&token, "DELETE", "/todo_items/abc", None).await;
     assert_eq!(not_an_id.status(), 404);
     let too_big = f
@@ -410,22 +218,11 @@ async fn the_cap_is_enforced_and_a_delete_frees_a_slot() {
     }
     let refused = f.add(500, "one too many").await;
     assert_eq!(refused.status(), 409);
-    assert!(
-        json_body(&refused)["message"]
-            .as_str()
-            .unwrap()
-            .contains("maximum")
-    );
+    assert!(message(&refused).contains("maximum"));
     assert_eq!(f.stored(500).await.len(), 3);
 
     let first = f.stored(500).await[0].0;
-    f.as_user(
-        &token_for(500),
-        "DELETE",
-        &format!("/todo_items/{first}"),
-        None,
-    )
-    .await;
+    f.delete(500, first).await;
     assert_eq!(f.add(500, "fits again").await.status(), 201);
     assert_eq!(f.stored(500).await.len(), 3);
 }
@@ -478,6 +275,7 @@ async fn the_cap_holds_under_concurrent_posts() {
 #[tokio::test]
 async fn every_bad_token_is_the_same_401() {
     let f = fixture().await;
+    assert_eq!(f.list(800).await.status(), 200);
     let keys = keys();
     let claims = help_center_claims(800, 300);
     let mut expired = claims.clone();
@@ -618,15 +416,7 @@ async fn cors_allows_only_the_configured_origin_and_preflight_needs_no_token() {
         );
     }
 
-    let token = format!("Bearer {}", token_for(900));
-    let get = f
-        .call(
-            "GET",
-            "/todo_items",
-            &[("origin", HELP_CENTER_ORIGIN), ("authorization", &token)],
-            None,
-        )
-        .await;
+    let get = f.list_from(HELP_CENTER_ORIGIN, 900).await;
     assert_eq!(get.status(), 200);
     assert_eq!(
         header(&get, "access-control-allow-origin"),
@@ -643,12 +433,7 @@ async fn cors_allows_only_the_configured_origin_and_preflight_needs_no_token() {
 #[tokio::test]
 async fn an_unknown_kid_costs_one_refetch_then_401() {
     let f = fixture().await;
-    assert_eq!(
-        f.as_user(&token_for(1000), "GET", "/todo_items", None)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(f.list(1000).await.status(), 200);
     assert_eq!(f.jwks.hits(), 1, "the JWKS is fetched lazily, once");
 
     let unknown = sign_with(
@@ -667,24 +452,14 @@ async fn an_unknown_kid_costs_one_refetch_then_401() {
         "unknown kid again",
     );
     assert_eq!(f.jwks.hits(), 2, "no second refresh within the cool-down");
-    assert_eq!(
-        f.as_user(&token_for(1000), "GET", "/todo_items", None)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(f.list(1000).await.status(), 200);
     assert_eq!(f.jwks.hits(), 2, "known keys come from the cache");
 }
 
 #[tokio::test]
 async fn a_rotated_key_is_accepted_after_a_refresh() {
     let f = fixture_with(500, Duration::ZERO).await;
-    assert_eq!(
-        f.as_user(&token_for(1100), "GET", "/todo_items", None)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(f.list(1100).await.status(), 200);
     f.jwks
         .set_document(devkeys::jwks(&[&keys().primary, &keys().rotated]));
     let rotated = keys().rotated.sign(&help_center_claims(1100, 300));
@@ -696,38 +471,21 @@ async fn a_rotated_key_is_accepted_after_a_refresh() {
 #[tokio::test]
 async fn cached_keys_keep_working_when_the_jwks_goes_down() {
     let f = fixture_with(500, Duration::ZERO).await;
-    assert_eq!(
-        f.as_user(&token_for(1200), "GET", "/todo_items", None)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(f.list(1200).await.status(), 200);
     f.jwks.set_mode(JwksMode::Down);
-    assert_eq!(
-        f.as_user(&token_for(1200), "GET", "/todo_items", None)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(f.list(1200).await.status(), 200);
     // An unknown kid now triggers a failing refresh; the known key still works afterwards.
     let unknown = keys().rotated.sign(&help_center_claims(1200, 300));
     let refused = f.as_user(&unknown, "GET", "/todo_items", None).await;
     assert_eq!(refused.status(), 401);
-    assert_eq!(
-        f.as_user(&token_for(1200), "GET", "/todo_items", None)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(f.list(1200).await.status(), 200);
 }
 
 #[tokio::test]
 async fn a_cold_cache_with_the_jwks_down_is_a_503() {
     let f = fixture().await;
     f.jwks.set_mode(JwksMode::Down);
-    let response = f
-        .as_user(&token_for(1300), "GET", "/todo_items", None)
-        .await;
+    let response = f.list(1300).await;
     assert_eq!(response.status(), 503);
     assert!(json_body(&response)["message"].is_string());
 }
@@ -791,14 +549,7 @@ async fn concurrent_adds_with_one_key_store_one_item() {
         1,
         "exactly one add was made: {answers:?}"
     );
-    assert_eq!(
-        f.stored(1500)
-            .await
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect::<Vec<_>>(),
-        ["only once"]
-    );
+    assert_eq!(f.stored_values(1500).await, ["only once"]);
     assert_eq!(f.counter(1500).await, 1);
 }
 
@@ -808,29 +559,14 @@ async fn a_key_reused_for_another_item_is_refused_and_a_bad_key_is_a_400() {
     assert_eq!(f.add_with_key(1600, "first", "key-1").await.status(), 201);
     let reused = f.add_with_key(1600, "something else", "key-1").await;
     assert_eq!(reused.status(), 422);
-    assert!(
-        json_body(&reused)["message"]
-            .as_str()
-            .unwrap()
-            .contains("Idempotency-Key")
-    );
+    assert!(message(&reused).contains("Idempotency-Key"));
     for bad in ["", "has space", &"x".repeat(65), "quote\"d"] {
         let response = f.add_with_key(1600, "third", bad).await;
         assert_eq!(response.status(), 400, "{bad:?}");
-        assert!(
-            json_body(&response)["message"]
-                .as_str()
-                .unwrap()
-                .contains("Idempotency-Key"),
-            "{bad:?}"
-        );
+        assert!(message(&response).contains("Idempotency-Key"), "{bad:?}");
     }
     assert_eq!(
-        f.stored(1600)
-            .await
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect::<Vec<_>>(),
+        f.stored_values(1600).await,
         ["first"],
         "nothing else was written"
     );
@@ -900,10 +636,7 @@ async fn a_users_values_share_a_byte_budget_that_a_delete_frees() {
     let refused = f.add(user, "x").await;
     assert_eq!(refused.status(), 409);
     assert!(
-        json_body(&refused)["message"]
-            .as_str()
-            .unwrap()
-            .contains("storage limit"),
+        message(&refused).contains("storage limit"),
         "{}",
         text(&refused)
     );
@@ -912,14 +645,7 @@ async fn a_users_values_share_a_byte_budget_that_a_delete_frees() {
     assert_eq!(item["value_bytes"].as_n().unwrap(), "300000");
     // WHEN one item is deleted THEN its bytes are free again
     let first = f.stored(user).await[0].0;
-    let deleted = f
-        .as_user(
-            &token_for(user),
-            "DELETE",
-            &format!("/todo_items/{first}"),
-            None,
-        )
-        .await;
+    let deleted = f.delete(user, first).await;
     assert_eq!(deleted.status(), 200);
     assert_eq!(
         f.user_item(user).await["value_bytes"].as_n().unwrap(),
@@ -948,27 +674,6 @@ fn the_item_cap_is_bounded_by_what_one_dynamodb_item_holds() {
         assert_eq!(error.name, "MAX_ITEMS_PER_USER", "{bad}");
     }
 }
-
-/// Run `calls` concurrently, at most [`IN_FLIGHT`] at a time (as a fleet of Lambda instances
-/// would send them), and answer their results in the order given.
-async fn in_parallel<T, F>(calls: Vec<F>) -> Vec<T>
-where
-    F: std::future::Future<Output = T>,
-{
-    use futures::StreamExt;
-    let mut results: Vec<(usize, T)> = futures::stream::iter(calls.into_iter().enumerate())
-        .map(|(i, call)| async move { (i, call.await) })
-        .buffer_unordered(IN_FLIGHT)
-        .collect()
-        .await;
-    results.sort_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, result)| result).collect()
-}
-
-/// Requests in flight at once in the concurrency tests. DynamoDB applies the writes of one item
-/// one at a time, so many more than this for one user only queue up in DynamoDB Local until
-/// they time out.
-const IN_FLIGHT: usize = 32;
 
 #[tokio::test]
 async fn hundreds_of_parallel_adds_and_deletes_across_users_lose_and_duplicate_nothing() {
@@ -1009,14 +714,10 @@ async fn hundreds_of_parallel_adds_and_deletes_across_users_lose_and_duplicate_n
     let mut mixed = Vec::new();
     for (i, (user, id)) in deletes.into_iter().enumerate() {
         let f = &f;
-        mixed.push(Box::pin(async move {
-            let path = format!("/todo_items/{id}");
-            f.as_user(&token_for(user), "DELETE", &path, None)
-                .await
-                .status()
-                .as_u16()
-        })
-            as std::pin::Pin<Box<dyn std::future::Future<Output = u16>>>);
+        mixed.push(
+            Box::pin(async move { f.delete(user, id).await.status().as_u16() })
+                as std::pin::Pin<Box<dyn std::future::Future<Output = u16>>>,
+        );
         let add_user = users[i % users.len()];
         let value = format!("u{add_user} item {}", 30 + i / users.len());
         expected.entry(add_user).or_default().push(value.clone());
@@ -1031,7 +732,7 @@ async fn hundreds_of_parallel_adds_and_deletes_across_users_lose_and_duplicate_n
     );
     // THEN each user has exactly the 15 items not deleted and the 15 added, once each
     for &user in &users {
-        let mut values: Vec<String> = f.stored(user).await.into_iter().map(|(_, v)| v).collect();
+        let mut values: Vec<String> = f.stored_values(user).await;
         let mut want = expected.remove(&user).unwrap();
         values.sort();
         want.sort();
@@ -1065,7 +766,7 @@ async fn hundreds_of_parallel_adds_and_deletes_for_one_user_at_the_cap_keep_it_e
         .collect();
     assert_eq!(created.len(), 100, "{outcomes:?}");
     assert_eq!(outcomes.iter().filter(|(_, s)| *s == 409).count(), 200);
-    let mut stored: Vec<String> = f.stored(user).await.into_iter().map(|(_, v)| v).collect();
+    let mut stored: Vec<String> = f.stored_values(user).await;
     let mut expected: Vec<String> = created.into_iter().cloned().collect();
     stored.sort();
     expected.sort();
@@ -1082,9 +783,8 @@ async fn hundreds_of_parallel_adds_and_deletes_for_one_user_at_the_cap_keep_it_e
     for (i, id) in ids.into_iter().enumerate() {
         let f = &f;
         mixed.push(Box::pin(async move {
-            let path = format!("/todo_items/{id}");
-            let status = f.as_user(&token_for(user), "DELETE", &path, None).await;
-            (String::new(), status.status().as_u16())
+            let status = f.delete(user, id).await.status().as_u16();
+            (String::new(), status)
         })
             as std::pin::Pin<
                 Box<dyn std::future::Future<Output = (String, u16)>>,
