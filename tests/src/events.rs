@@ -1,5 +1,6 @@
-//! Requests as Lambda hands them to a function, API Gateway (HTTP API, payload 2.0) events parsed
-//! by `lambda_http` exactly as the Lambda runtime parses them, and reading the responses.
+//! Requests as Lambda hands them to a function: API Gateway (HTTP API, payload 2.0) events parsed
+//! by `lambda_http` and repaired exactly as the functions' runtime loop does
+//! (`zendesk_jwt::lambda::runtime`), and reading the responses.
 
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
@@ -9,7 +10,7 @@ pub fn events_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
 }
 
-/// The event parsed by `lambda_http` exactly as the Lambda runtime parses it.
+/// The event as the function's runtime loop hands it to the handler.
 pub fn request(
     method: &str,
     path_and_query: &str,
@@ -35,9 +36,10 @@ pub fn request_base64(
     parse(&event)
 }
 
-fn parse(event: &Value) -> Request {
-    lambda_http::request::from_str(&event.to_string())
-        .expect("lambda_http parses an HTTP API event")
+/// An event (JSON) as the function's runtime loop hands it to the handler.
+pub fn parse(event: &Value) -> Request {
+    zendesk_jwt::lambda::runtime::request_from_event(&event.to_string())
+        .expect("an HTTP API event parses")
 }
 
 /// A POST of `body` with `content_type` (no such header when `None`): as text, or

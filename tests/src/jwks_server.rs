@@ -110,11 +110,12 @@ impl JwksServer {
     }
 }
 
-/// JWKS cache settings with this cool-down and fetch timeout, and the default 64 KiB size cap.
+/// JWKS cache settings with this cool-down and fetch timeout, and the default size cap and
+/// maximum age.
 pub fn jwks_settings(cooldown: Duration, timeout: Duration) -> JwksSettings {
     JwksSettings {
         cooldown,
         timeout,
-        max_bytes: 64 * 1024,
+        ..JwksSettings::default()
     }
 }

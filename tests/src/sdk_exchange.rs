@@ -7,7 +7,9 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use lambda_http::{Body, Request, Response};
-use sdk_exchange::{ClaimNames, ExchangeConfig, ResolverConfig, SdkExchange, token_hash};
+use sdk_exchange::{
+    ClaimNames, EmailVerified, ExchangeConfig, ResolverConfig, SdkExchange, token_hash,
+};
 use serde_json::{Value, json};
 use zendesk_jwt::JwksSettings;
 use zendesk_jwt::devkeys;
@@ -39,7 +41,7 @@ pub struct Fixture {
 pub fn table_config(secret: SecretLocation, secret_ttl: Duration, table: &str) -> ExchangeConfig {
     ExchangeConfig {
         secret,
-        secret_ttl,
+        secret_times: crate::services::secret_times(secret_ttl),
         resolver: ResolverConfig::Table {
             table: table.to_owned(),
         },
@@ -206,7 +208,7 @@ pub async fn idp_fixture() -> IdpFixture {
     let jwks = JwksServer::start(devkeys::jwks(&[&keys().rotated])).await;
     let config = ExchangeConfig {
         secret: SecretLocation::SecretsManager(secret_id),
-        secret_ttl: Duration::from_secs(300),
+        secret_times: crate::services::secret_times(Duration::from_secs(300)),
         resolver: ResolverConfig::IdentityProvider {
             jwks_url: jwks.url(),
             issuer: ISSUER.into(),
@@ -216,6 +218,7 @@ pub async fn idp_fixture() -> IdpFixture {
                 email: "email".into(),
                 external_id: "sub".into(),
             },
+            email_verified: EmailVerified::IfPresent,
             jwks: JwksSettings::default(),
         },
         leeway: Duration::from_secs(30),

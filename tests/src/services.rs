@@ -124,3 +124,11 @@ pub async fn put_secret(client: &aws_sdk_secretsmanager::Client, id: &str, value
         .await
         .expect("moto accepts PutSecretValue");
 }
+
+/// Secret cache times with this TTL and the default retry interval after a failed refresh (30 s).
+pub fn secret_times(ttl: std::time::Duration) -> zendesk_jwt::lambda::secrets::SecretTimes {
+    zendesk_jwt::lambda::secrets::SecretTimes {
+        ttl,
+        retry: std::time::Duration::from_secs(30),
+    }
+}

@@ -24,7 +24,7 @@ pub fn config(public_key: SecretLocation) -> SidebarConfig {
         subdomain: SUBDOMAIN.into(),
         installation_id: INSTALLATION_ID,
         public_key,
-        secret_ttl: Duration::from_secs(300),
+        secret_times: crate::services::secret_times(Duration::from_secs(300)),
         leeway: Duration::from_secs(30),
     }
 }

@@ -21,7 +21,7 @@ use integration_tests::sdk_exchange::{
 };
 use integration_tests::services::{
     DYNAMODB_ENDPOINT, aws, aws_with_dynamodb_at, aws_with_secrets_manager_at, create_named_secret,
-    service_setting, unique,
+    secret_times, service_setting, unique,
 };
 use integration_tests::sidebar::{config as sidebar_config, open, valid_token};
 use integration_tests::todos::{fixture_on, fixture_with, token_for};
@@ -226,7 +226,7 @@ async fn secrets_manager_unreachable_at_cold_start_is_a_503_then_success_without
     let sdk_secret = unique("sdk-shared-secret");
     let sidebar = Sidebar::new(
         &SidebarConfig {
-            secret_ttl: Duration::from_secs(1),
+            secret_times: secret_times(Duration::from_secs(1)),
             ..sidebar_config(SecretLocation::SecretsManager(zaf_secret.clone()))
         },
         &moto_aws,

@@ -191,40 +191,42 @@ async fn hostile_to_do_bodies_are_clear_4xx_and_write_nothing() {
 
 #[tokio::test]
 async fn hostile_sdk_exchange_bodies_are_clear_4xx() {
+    // A form without a usable token is a 401 like an unknown token (Zendesk's contract); only a
+    // body that is not a form at all is a 415.
     let f = sdk_exchange_fixture().await;
     f.register("hostile-bodies-token-1", 3600, &[]).await;
     let form = Some("application/x-www-form-urlencoded");
     let cases: Vec<(&str, Option<&str>, Vec<u8>, u16)> = vec![
-        ("no field", form, b"".to_vec(), 400),
+        ("no field", form, b"".to_vec(), 401),
         (
             "the field twice",
             form,
             b"user_token=a&user_token=hostile-bodies-token-1".to_vec(),
-            400,
+            401,
         ),
         (
             "the field twice, once empty",
             form,
             b"user_token=hostile-bodies-token-1&user_token=".to_vec(),
-            400,
+            401,
         ),
         (
             "an array-style field",
             form,
             b"user_token[]=hostile-bodies-token-1".to_vec(),
-            400,
+            401,
         ),
         (
             "the field in upper case",
             form,
             b"USER_TOKEN=hostile-bodies-token-1".to_vec(),
-            400,
+            401,
         ),
         (
             "JSON sent as a form",
             form,
             b"{\"user_token\":\"hostile-bodies-token-1\"}".to_vec(),
-            400,
+            401,
         ),
         ("a field without a value", form, b"user_token".to_vec(), 401),
         (
