@@ -5,6 +5,7 @@
 mod attacks;
 mod faults;
 mod fixtures;
+mod hardening;
 mod harness;
 mod hostile_requests;
 mod http;
