@@ -151,6 +151,16 @@ impl<'a> Reader<'a> {
         let value = self.required(name)?;
         url(name, value)
     }
+
+    /// The CloudWatch namespace of the function's metrics (`METRICS_NAMESPACE`, default
+    /// [`crate::metrics::DEFAULT_NAMESPACE`]; the SAM template sets one per stack).
+    pub fn metrics_namespace(&self) -> Result<crate::metrics::MetricsNamespace, ConfigError> {
+        match self.optional("METRICS_NAMESPACE") {
+            None => Ok(crate::metrics::MetricsNamespace::default()),
+            Some(value) => crate::metrics::MetricsNamespace::parse(&value)
+                .map_err(|problem| ConfigError::new("METRICS_NAMESPACE", problem)),
+        }
+    }
 }
 
 /// An `http(s)://` URL.

@@ -8,6 +8,8 @@
 //!   environment), parses it once and caches it with a TTL.
 //! * [`env`] holds the helpers every function uses to read its configuration, and [`aws`] the
 //!   AWS SDK configuration (timeouts and retries) every function builds its clients from.
+//! * [`logging`] sets up the logs (with each request's ids) and [`metrics`] writes CloudWatch
+//!   metrics as embedded metric format log lines.
 //!
 //! Every verifier pins its algorithm, requires `exp`, and refuses tokens that carry their own key
 //! or key location in the header (`jku`, `x5u`, `jwk`, `x5c`): a key is only ever taken from
@@ -19,6 +21,7 @@ mod error;
 mod help_center;
 mod jwks;
 pub mod logging;
+pub mod metrics;
 mod secrets;
 mod token;
 mod zaf;
