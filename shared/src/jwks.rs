@@ -19,6 +19,8 @@ use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, PublicKeyUse};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use crate::metrics::{Event, Metrics};
+
 /// How a [`JwksCache`] fetches.
 #[derive(Clone, Debug)]
 pub struct JwksSettings {
@@ -79,6 +81,8 @@ pub struct JwksCache {
     url: String,
     client: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
     settings: JwksSettings,
+    /// Where fetches and failed fetches are counted, if anywhere.
+    metrics: Option<Metrics>,
     keys: RwLock<Arc<Keys>>,
     /// Held for the whole of a refresh: there is one fetch in flight at a time.
     refresh: Mutex<RefreshState>,
@@ -111,8 +115,21 @@ impl JwksCache {
             url: url.into(),
             client,
             settings,
+            metrics: None,
             keys: RwLock::new(Arc::default()),
             refresh: Mutex::new(RefreshState::default()),
+        }
+    }
+
+    /// Count each fetch in `metrics` (`JwksRefreshes`, `JwksRefreshFailures`).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    fn count(&self, event: Event) {
+        if let Some(metrics) = &self.metrics {
+            metrics.event(event);
         }
     }
 
@@ -161,6 +178,7 @@ impl JwksCache {
         match self.fetch().await {
             Ok(keys) => {
                 tracing::info!(url = %self.url, keys = keys.by_kid.len(), "JWKS refreshed");
+                self.count(Event::JwksRefreshed);
                 *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keys);
                 state.last_error = None;
                 if !first_load {
@@ -169,6 +187,7 @@ impl JwksCache {
             }
             Err(error) => {
                 tracing::warn!(url = %self.url, %error, "JWKS refresh failed; keeping the last good keys");
+                self.count(Event::JwksRefreshFailed);
                 state.last_error = Some(error.clone());
                 state.last_attempt = Some(attempt);
                 if self.is_empty() {

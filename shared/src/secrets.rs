@@ -8,6 +8,8 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use crate::metrics::{Event, Metrics};
+
 /// Where a secret comes from.
 #[derive(Clone)]
 pub enum SecretSource {
@@ -68,6 +70,8 @@ pub struct SecretCache<T> {
     source: SecretSource,
     ttl: Duration,
     parse: SecretParser<T>,
+    /// Where reads and failed reads are counted, if anywhere.
+    metrics: Option<Metrics>,
     current: RwLock<Option<Cached<T>>>,
     /// Held for the whole of a refresh: one fetch in flight at a time.
     refresh: Mutex<Option<Instant>>,
@@ -84,8 +88,22 @@ impl<T> SecretCache<T> {
             source,
             ttl,
             parse,
+            metrics: None,
             current: RwLock::new(None),
             refresh: Mutex::new(None),
+        }
+    }
+
+    /// Count each read of the secret in `metrics` (`SecretRefreshes`, `SecretRefreshFailures`;
+    /// a value that cannot be parsed is a failure).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    fn count(&self, event: Event) {
+        if let Some(metrics) = &self.metrics {
+            metrics.event(event);
         }
     }
 
@@ -128,7 +146,12 @@ impl<T> SecretCache<T> {
                 reason: "the last attempt failed moments ago".into(),
             });
         }
-        match self.fetch().await {
+        let fetched = self.fetch().await;
+        self.count(match fetched {
+            Ok(_) => Event::SecretRefreshed,
+            Err(_) => Event::SecretRefreshFailed,
+        });
+        match fetched {
             Ok(value) => {
                 let value = Arc::new(value);
                 *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Cached {
@@ -207,6 +230,46 @@ mod tests {
             Arc::ptr_eq(&first, &second),
             "an inline secret is not parsed again"
         );
+    }
+
+    #[tokio::test]
+    async fn each_read_of_the_secret_is_counted_and_a_bad_value_as_a_failure() {
+        use crate::metrics::{Function, MetricsNamespace};
+        let (metrics, lines) = Metrics::capture(MetricsNamespace::default(), Function::Sidebar);
+        let cache = SecretCache::new(
+            SecretSource::Inline("abcdef".into()),
+            Duration::from_secs(0),
+            parse_len,
+        )
+        .with_metrics(metrics.clone());
+        cache.get().await.unwrap();
+        cache.get().await.unwrap();
+        let counted = lines.take();
+        assert_eq!(counted.len(), 1, "read once: {counted:?}");
+        assert!(
+            counted[0].contains(r#""SecretRefreshes":1"#),
+            "{}",
+            counted[0]
+        );
+
+        fn refuse(_: &SecretString) -> Result<usize, String> {
+            Err("a redacted copy".into())
+        }
+        let cache = SecretCache::new(
+            SecretSource::Inline("unset".into()),
+            Duration::from_secs(0),
+            refuse,
+        )
+        .with_metrics(metrics);
+        assert!(cache.get().await.is_err());
+        let counted = lines.take();
+        assert_eq!(counted.len(), 1, "{counted:?}");
+        assert!(
+            counted[0].contains(r#""SecretRefreshFailures":1"#),
+            "{}",
+            counted[0]
+        );
+        assert!(!counted[0].contains("unset"), "never the value");
     }
 
     #[test]
