@@ -13,8 +13,8 @@ async fn main() -> Result<(), Error> {
     let dynamodb = matches!(config.resolver, ResolverConfig::Table { .. })
         .then(|| zendesk_jwt::aws::dynamodb(&aws));
     let exchange = SdkExchange::new(&config, secrets, dynamodb);
-    run(service_fn(|req| async {
-        Ok::<_, Error>(exchange.handle(req).await)
-    }))
+    run(zendesk_jwt::logging::with_request_ids(service_fn(
+        |req| async { Ok::<_, Error>(exchange.handle(req).await) },
+    )))
     .await
 }

@@ -15,8 +15,8 @@ async fn main() -> Result<(), Error> {
         PublicKeySource::Pem(_) => None,
     };
     let sidebar = Sidebar::new(&config, secrets);
-    run(service_fn(|req| async {
-        Ok::<_, Error>(sidebar.handle(req).await)
-    }))
+    run(zendesk_jwt::logging::with_request_ids(service_fn(
+        |req| async { Ok::<_, Error>(sidebar.handle(req).await) },
+    )))
     .await
 }

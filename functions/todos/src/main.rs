@@ -11,5 +11,5 @@ async fn main() -> Result<(), Error> {
     let config = TodosConfig::from_env()?;
     let aws = zendesk_jwt::aws::from_env()?;
     let todos = Arc::new(Todos::new(&config, zendesk_jwt::aws::dynamodb(&aws)));
-    run(service(todos)).await
+    run(zendesk_jwt::logging::with_request_ids(service(todos))).await
 }
