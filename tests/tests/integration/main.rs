@@ -10,6 +10,7 @@ mod hostile_requests;
 mod http;
 mod jwks;
 mod properties;
+mod request_ids;
 mod sdk_exchange;
 mod sidebar;
 mod todos;
