@@ -9,6 +9,7 @@ mod harness;
 mod hostile_requests;
 mod http;
 mod jwks;
+mod metrics;
 mod properties;
 mod request_ids;
 mod sdk_exchange;
