@@ -14,4 +14,5 @@ mod properties;
 mod request_ids;
 mod sdk_exchange;
 mod sidebar;
+mod template;
 mod todos;
