@@ -18,13 +18,15 @@ use std::task::{Context, Poll};
 use lambda_http::request::RequestContext;
 use lambda_http::tower::Service;
 use lambda_http::{Request, RequestExt};
-use serde_json::Value;
 use tracing::field::{Field, Visit};
 use tracing::instrument::{Instrument, Instrumented};
 use tracing::level_filters::LevelFilter;
+use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Span, Subscriber};
-use tracing_subscriber::fmt::format::{JsonFields, Writer};
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormattedFields, MakeWriter};
+use tracing_subscriber::field::RecordFields;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
+use tracing_subscriber::layer::{self, Layer, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 
 /// The log level for `requested` (a Lambda or `RUST_LOG` level name), capped at DEBUG.
@@ -57,19 +59,26 @@ pub fn subscriber<W>(
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let builder = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_target(false)
-        .without_time()
-        .with_writer(writer);
     match format {
         LogFormat::Json => Box::new(
-            builder
-                .fmt_fields(JsonFields::new())
-                .event_format(FlatJson)
+            tracing_subscriber::registry()
+                .with(level)
+                .with(RecordSpanFields)
+                .with(
+                    tracing_subscriber::fmt::layer()
+                        .with_writer(writer)
+                        .fmt_fields(SkipFields)
+                        .event_format(FlatJson),
+                ),
+        ),
+        LogFormat::Text => Box::new(
+            tracing_subscriber::fmt()
+                .with_max_level(level)
+                .with_target(false)
+                .without_time()
+                .with_writer(writer)
                 .finish(),
         ),
-        LogFormat::Text => Box::new(builder.finish()),
     }
 }
 
@@ -154,97 +163,203 @@ pub fn request_span(req: &Request) -> Span {
 }
 
 /// JSON lines as flat objects: `level`, `message` and the event's fields, then the fields of the
-/// spans the event is in (outermost first; a name already written is not repeated).
+/// spans the event is in (outermost first; a name already written is not repeated). Span fields
+/// come from [`SpanFields`]; the fmt layer's own span formatting is skipped ([`SkipFields`]).
 struct FlatJson;
 
-impl<S> FormatEvent<S, JsonFields> for FlatJson
+impl<S> FormatEvent<S, SkipFields> for FlatJson
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn format_event(
         &self,
-        ctx: &FmtContext<'_, S, JsonFields>,
+        ctx: &FmtContext<'_, S, SkipFields>,
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let mut line = JsonObject::default();
-        line.member("level", &Value::from(event.metadata().level().as_str()));
-        event.record(&mut line);
+        let mut line = String::with_capacity(256);
+        line.push_str(r#"{"level":""#);
+        line.push_str(event.metadata().level().as_str());
+        line.push('"');
+        let mut names: Vec<&'static str> = Vec::with_capacity(8);
+        names.push("level");
+        event.record(&mut Fields(|name, value: FieldValue<'_>| {
+            if !names.contains(&name) {
+                names.push(name);
+                push_member(&mut line, name);
+                value.write_json(&mut line);
+            }
+        }));
         if let Some(scope) = ctx.event_scope() {
             for span in scope.from_root() {
                 let extensions = span.extensions();
-                let Some(fields) = extensions.get::<FormattedFields<JsonFields>>() else {
+                let Some(fields) = extensions.get::<SpanFields>() else {
                     continue;
                 };
-                // JsonFields keeps each span's fields as one JSON object.
-                if let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(&fields.fields) {
-                    for (name, value) in &fields {
-                        line.member(name, value);
+                for (name, json) in &fields.0 {
+                    if !names.contains(name) {
+                        names.push(name);
+                        push_member(&mut line, name);
+                        line.push_str(json);
                     }
                 }
             }
         }
-        writer.write_str(&line.finish())?;
-        writer.write_char('\n')
+        line.push_str("}\n");
+        writer.write_str(&line)
     }
 }
 
-/// A JSON object written member by member, in order, each name once.
-#[derive(Default)]
-struct JsonObject {
-    text: String,
-    names: Vec<String>,
+/// `,"name":` (names are Rust identifiers chosen in code: nothing to escape).
+fn push_member(line: &mut String, name: &str) {
+    line.push_str(",\"");
+    line.push_str(name);
+    line.push_str("\":");
 }
 
-impl JsonObject {
-    fn member(&mut self, name: &str, value: &Value) {
-        if self.names.iter().any(|n| n == name) {
-            return;
+/// The fields of a span, each as JSON text, kept in the span for the lines logged inside it.
+struct SpanFields(Vec<(&'static str, String)>);
+
+impl SpanFields {
+    fn record(&mut self, name: &'static str, value: FieldValue<'_>) {
+        let mut json = String::new();
+        value.write_json(&mut json);
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some(field) => field.1 = json,
+            None => self.0.push((name, json)),
         }
-        self.text
-            .push(if self.names.is_empty() { '{' } else { ',' });
-        self.text.push_str(&Value::from(name).to_string());
-        self.text.push(':');
-        self.text.push_str(&value.to_string());
-        self.names.push(name.to_owned());
-    }
-
-    fn finish(mut self) -> String {
-        if self.names.is_empty() {
-            self.text.push('{');
-        }
-        self.text.push('}');
-        self.text
     }
 }
 
-impl Visit for JsonObject {
+/// Keeps every span's fields as [`SpanFields`] (for [`FlatJson`]).
+struct RecordSpanFields;
+
+impl<S> Layer<S> for RecordSpanFields
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: layer::Context<'_, S>) {
+        let mut fields = SpanFields(Vec::new());
+        attrs.record(&mut Fields(|name, value: FieldValue<'_>| {
+            fields.record(name, value)
+        }));
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(fields);
+        }
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: layer::Context<'_, S>) {
+        if let Some(span) = ctx.span(id)
+            && let Some(fields) = span.extensions_mut().get_mut::<SpanFields>()
+        {
+            values.record(&mut Fields(|name, value: FieldValue<'_>| {
+                fields.record(name, value)
+            }));
+        }
+    }
+}
+
+/// Span fields are kept by [`RecordSpanFields`]; the fmt layer need not format them too.
+struct SkipFields;
+
+impl<'writer> FormatFields<'writer> for SkipFields {
+    fn format_fields<R: RecordFields>(&self, _: Writer<'writer>, _: R) -> fmt::Result {
+        Ok(())
+    }
+}
+
+/// One recorded field value.
+enum FieldValue<'a> {
+    Debug(&'a dyn fmt::Debug),
+    Str(&'a str),
+    I64(i64),
+    U64(u64),
+    F64(f64),
+    Bool(bool),
+    Error(&'a (dyn std::error::Error + 'static)),
+}
+
+impl FieldValue<'_> {
+    /// Append the value as JSON: text as an escaped string, numbers and booleans as themselves
+    /// (a non-finite float as `null`).
+    fn write_json(&self, out: &mut String) {
+        use fmt::Write;
+        // Writing to a String cannot fail.
+        let _ = match self {
+            FieldValue::Debug(value) => quoted(out, format_args!("{value:?}")),
+            FieldValue::Str(value) => quoted(out, format_args!("{value}")),
+            FieldValue::Error(value) => quoted(out, format_args!("{value}")),
+            FieldValue::I64(value) => write!(out, "{value}"),
+            FieldValue::U64(value) => write!(out, "{value}"),
+            FieldValue::F64(value) if value.is_finite() => write!(out, "{value}"),
+            FieldValue::F64(_) => write!(out, "null"),
+            FieldValue::Bool(value) => write!(out, "{value}"),
+        };
+    }
+}
+
+/// `args` as a JSON string.
+fn quoted(out: &mut String, args: fmt::Arguments<'_>) -> fmt::Result {
+    use fmt::Write;
+    out.push('"');
+    JsonEscaped(out).write_fmt(args)?;
+    out.push('"');
+    Ok(())
+}
+
+/// Writes text into a JSON string: quotes, backslashes and control characters escaped.
+struct JsonEscaped<'a>(&'a mut String);
+
+impl fmt::Write for JsonEscaped<'_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        for c in text.chars() {
+            match c {
+                '"' => self.0.push_str("\\\""),
+                '\\' => self.0.push_str("\\\\"),
+                '\n' => self.0.push_str("\\n"),
+                '\r' => self.0.push_str("\\r"),
+                '\t' => self.0.push_str("\\t"),
+                c if (c as u32) < 0x20 => write!(self.0, "\\u{:04x}", c as u32)?,
+                c => self.0.push(c),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A visitor handing each field's name and value to a closure.
+struct Fields<F>(F);
+
+impl<F> Visit for Fields<F>
+where
+    F: FnMut(&'static str, FieldValue<'_>),
+{
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.member(field.name(), &Value::from(format!("{value:?}")));
+        (self.0)(field.name(), FieldValue::Debug(value));
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.member(field.name(), &Value::from(value));
+        (self.0)(field.name(), FieldValue::Str(value));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.member(field.name(), &Value::from(value));
+        (self.0)(field.name(), FieldValue::I64(value));
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.member(field.name(), &Value::from(value));
+        (self.0)(field.name(), FieldValue::U64(value));
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.member(field.name(), &Value::from(value));
+        (self.0)(field.name(), FieldValue::F64(value));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.member(field.name(), &Value::from(value));
+        (self.0)(field.name(), FieldValue::Bool(value));
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.member(field.name(), &Value::from(value.to_string()));
+        (self.0)(field.name(), FieldValue::Error(value));
     }
 }
 
@@ -254,6 +369,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use lambda_http::Context as LambdaContext;
+    use serde_json::Value;
 
     use super::*;
 
@@ -376,6 +492,29 @@ mod tests {
             "{}",
             lines[0]
         );
+    }
+
+    #[test]
+    fn field_values_are_written_as_json_that_parses_back() {
+        let text = "back\\slash \"quote\" tab\t bell\u{7} newline\n é";
+        let cases: Vec<(FieldValue<'_>, Value)> = vec![
+            (FieldValue::Str(text), Value::from(text)),
+            (FieldValue::Debug(&"x"), Value::from("\"x\"")),
+            (FieldValue::I64(-3), Value::from(-3)),
+            (FieldValue::U64(u64::MAX), Value::from(u64::MAX)),
+            (FieldValue::F64(0.5), Value::from(0.5)),
+            (FieldValue::F64(f64::NAN), Value::Null),
+            (FieldValue::Bool(true), Value::from(true)),
+        ];
+        for (value, expected) in cases {
+            let mut json = String::new();
+            value.write_json(&mut json);
+            assert_eq!(
+                serde_json::from_str::<Value>(&json).unwrap(),
+                expected,
+                "{json}"
+            );
+        }
     }
 
     #[test]
