@@ -18,7 +18,8 @@
 //! Lambda reads a JSON line without a `level` as INFO, so these lines reach CloudWatch only while
 //! the function's application log level is INFO or lower (the template allows no higher).
 
-use std::io::Write;
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -379,7 +380,8 @@ impl Metrics {
     /// `{"_aws":{"Timestamp":…,"CloudWatchMetrics":[{"Namespace":…,"Dimensions":`
     fn open(&self, line: &mut String, timestamp: u64) {
         line.push_str(r#"{"_aws":{"Timestamp":"#);
-        line.push_str(&timestamp.to_string());
+        // Writing to a String cannot fail.
+        let _ = write!(line, "{timestamp}");
         line.push_str(r#","CloudWatchMetrics":["#);
         self.directive(line);
     }
