@@ -28,6 +28,7 @@ use todos::{Todos, TodosConfig};
 use tokio::net::TcpListener;
 use zendesk_jwt::lambda::aws::Aws;
 use zendesk_jwt::lambda::env::ConfigError;
+use zendesk_jwt::lambda::metrics::{Function, Metrics};
 
 /// Largest request body the local server reads (API Gateway's own limit is far higher; the
 /// functions refuse anything over 16 KiB themselves).
@@ -50,13 +51,27 @@ pub struct Functions {
 
 impl Functions {
     /// The three functions configured from the environment exactly as their Lambda `main`s
-    /// configure them.
+    /// configure them, except that their metric lines are not written (they are for CloudWatch;
+    /// the local console stays readable).
     pub fn from_env() -> Result<Self, ConfigError> {
         let aws = Aws::from_env();
+        let quiet = Metrics::disabled;
         Ok(Self {
-            sidebar: Arc::new(Sidebar::new(&SidebarConfig::from_env()?, &aws)?),
-            todos: Arc::new(Todos::new(&TodosConfig::from_env()?, &aws)?),
-            sdk_exchange: Arc::new(SdkExchange::new(&ExchangeConfig::from_env()?, &aws)?),
+            sidebar: Arc::new(Sidebar::counting_in(
+                quiet(Function::Sidebar),
+                &SidebarConfig::from_env()?,
+                &aws,
+            )?),
+            todos: Arc::new(Todos::counting_in(
+                quiet(Function::Todos),
+                &TodosConfig::from_env()?,
+                &aws,
+            )?),
+            sdk_exchange: Arc::new(SdkExchange::counting_in(
+                quiet(Function::SdkExchange),
+                &ExchangeConfig::from_env()?,
+                &aws,
+            )?),
             dev_jwks: None,
             harness: None,
         })

@@ -8,8 +8,10 @@
 //! * [`lambda`] is the plumbing around a function: configuration from environment variables
 //!   ([`lambda::env`]), AWS clients with this bundle's timeouts and retries ([`lambda::aws`]),
 //!   secrets from Secrets Manager behind a TTL cache ([`lambda::secrets`]), request bodies and
-//!   JSON answers ([`lambda::http`]), log set-up ([`lambda::logging`]). It may use verification
-//!   types (for instance to read JWKS settings), never the reverse.
+//!   JSON answers ([`lambda::http`]), log set-up with each request's ids ([`lambda::logging`]),
+//!   CloudWatch metrics as embedded metric format log lines ([`lambda::metrics`]) and the runtime
+//!   loop ([`lambda::runtime`]). It may use verification types (to read JWKS settings, to count
+//!   refusals by class), never the reverse.
 //!
 //! Every verifier pins its algorithm, requires `exp`, and refuses tokens that carry their own key
 //! or key location in the header (`jku`, `x5u`, `jwk`, `x5c`): a key is only ever taken from
@@ -23,7 +25,8 @@ pub mod verify;
 
 pub use verify::{
     AuthError, HelpCenterUser, HelpCenterVerifier, JwksCache, JwksError, JwksSettings,
-    JwksVerifier, MAX_TOKEN_BYTES, TokenRules, ZafClaims, ZafVerifier, parse_rsa_public_key_pem,
+    JwksVerifier, MAX_TOKEN_BYTES, RefusalReason, TokenRules, ZafClaims, ZafVerifier,
+    parse_rsa_public_key_pem,
 };
 
 /// Re-exported so that callers name the same types as the verifiers.

@@ -10,6 +10,16 @@ pub fn events_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
 }
 
+/// An API Gateway (HTTP API, payload 2.0) event, as Lambda receives it.
+pub fn event(
+    method: &str,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Value {
+    devserver::fixtures::apigw_event(method, path_and_query, headers, body)
+}
+
 /// The event as the function's runtime loop hands it to the handler.
 pub fn request(
     method: &str,
@@ -17,8 +27,7 @@ pub fn request(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Request {
-    let event = devserver::fixtures::apigw_event(method, path_and_query, headers, body);
-    parse(&event)
+    parse(&event(method, path_and_query, headers, body))
 }
 
 /// The event with its body base64-encoded (`isBase64Encoded: true`), as API Gateway sends

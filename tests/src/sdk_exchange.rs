@@ -46,6 +46,7 @@ pub fn table_config(secret: SecretLocation, secret_ttl: Duration, table: &str) -
             table: table.to_owned(),
         },
         leeway: Duration::from_secs(30),
+        metrics_namespace: Default::default(),
     }
 }
 
@@ -222,6 +223,7 @@ pub async fn idp_fixture() -> IdpFixture {
             jwks: JwksSettings::default(),
         },
         leeway: Duration::from_secs(30),
+        metrics_namespace: Default::default(),
     };
     IdpFixture {
         exchange: SdkExchange::new(&config, &aws).expect("the exchange is configured"),

@@ -26,6 +26,7 @@ pub fn config(public_key: SecretLocation) -> SidebarConfig {
         public_key,
         secret_times: crate::services::secret_times(Duration::from_secs(300)),
         leeway: Duration::from_secs(30),
+        metrics_namespace: Default::default(),
     }
 }
 

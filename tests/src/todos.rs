@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use todos::{Todos, TodosConfig};
 use zendesk_jwt::devkeys::{self, help_center_claims};
 use zendesk_jwt::lambda::aws::Aws;
+use zendesk_jwt::lambda::metrics::Metrics;
 
 use crate::events::{header, json_body, request};
 use crate::jwks_server::{JwksServer, jwks_settings};
@@ -42,6 +43,15 @@ pub async fn fixture_with(max_items: u32, cooldown: Duration) -> Fixture {
 
 /// GIVEN the to-do API over a fresh table of the DynamoDB that `aws` reaches.
 pub async fn fixture_on(aws: &Aws, max_items: u32, cooldown: Duration) -> Fixture {
+    build(aws, max_items, cooldown, None).await
+}
+
+/// GIVEN the to-do API with this per-user cap, counting its requests in `metrics`.
+pub async fn fixture_counting_in(metrics: Metrics, max_items: u32) -> Fixture {
+    build(&aws(), max_items, Duration::from_secs(30), Some(metrics)).await
+}
+
+async fn build(aws: &Aws, max_items: u32, cooldown: Duration, metrics: Option<Metrics>) -> Fixture {
     let dynamodb = aws.dynamodb().expect("a DynamoDB client");
     let table = create_table(&dynamodb, "owner").await;
     let jwks = JwksServer::start(devkeys::jwks(&[&keys().primary])).await;
@@ -53,9 +63,14 @@ pub async fn fixture_on(aws: &Aws, max_items: u32, cooldown: Duration) -> Fixtur
         max_items,
         jwks: jwks_settings(cooldown, Duration::from_secs(2)),
         leeway: Duration::from_secs(30),
+        metrics_namespace: Default::default(),
+    };
+    let todos = match metrics {
+        Some(metrics) => Todos::counting_in(metrics, &config, aws),
+        None => Todos::new(&config, aws),
     };
     Fixture {
-        todos: Arc::new(Todos::new(&config, aws).expect("the to-do API is configured")),
+        todos: Arc::new(todos.expect("the to-do API is configured")),
         jwks,
         table,
         dynamodb,

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use zendesk_jwt::JwksSettings;
 use zendesk_jwt::lambda::env::{self, ConfigError, ProcessEnv, Reader};
+use zendesk_jwt::lambda::metrics::MetricsNamespace;
 use zendesk_jwt::lambda::secrets::{SecretLocation, SecretTimes};
 use zendesk_jwt::lambda::settings;
 
@@ -47,6 +48,8 @@ pub struct ExchangeConfig {
     pub resolver: ResolverConfig,
     /// `JWT_LEEWAY_SECONDS` (default 30, at most 60), for identity-provider tokens.
     pub leeway: Duration,
+    /// `METRICS_NAMESPACE` (default `ZendeskJwt`): where the function's metrics go.
+    pub metrics_namespace: MetricsNamespace,
 }
 
 impl ExchangeConfig {
@@ -100,6 +103,7 @@ impl ExchangeConfig {
             secret_times: settings::secret_times(&env)?,
             resolver,
             leeway: settings::leeway(&env)?,
+            metrics_namespace: env.metrics_namespace()?,
         })
     }
 }

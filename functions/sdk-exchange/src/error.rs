@@ -4,7 +4,9 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde_json::json;
+use zendesk_jwt::RefusalReason;
 use zendesk_jwt::lambda::http::{BodyError, json_response};
+use zendesk_jwt::lambda::metrics::Outcome;
 
 /// An expected failure of the exchange.
 #[derive(Debug, thiserror::Error)]
@@ -14,7 +16,7 @@ pub enum ExchangeError {
     /// sent, they get the answer their SDK JWT contract expects for a token that is no good. The
     /// reason is logged at debug level.
     #[error("Unknown or expired user token")]
-    Refused,
+    Refused(RefusalReason),
     /// 405.
     #[error("Use POST with a user_token form field")]
     MethodNotAllowed,
@@ -37,13 +39,26 @@ impl ExchangeError {
     /// The HTTP status this failure answers with.
     pub fn status(&self) -> StatusCode {
         match self {
-            ExchangeError::Refused => StatusCode::UNAUTHORIZED,
+            ExchangeError::Refused(_) => StatusCode::UNAUTHORIZED,
             ExchangeError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ExchangeError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ExchangeError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ExchangeError::LookupUnavailable | ExchangeError::SigningUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
+        }
+    }
+
+    /// How the request counts in the metrics.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            ExchangeError::Refused(reason) => Outcome::Refused(*reason),
+            ExchangeError::LookupUnavailable | ExchangeError::SigningUnavailable => {
+                Outcome::Unavailable
+            }
+            ExchangeError::MethodNotAllowed
+            | ExchangeError::TooLarge
+            | ExchangeError::UnsupportedMediaType => Outcome::ClientError,
         }
     }
 
@@ -60,7 +75,7 @@ impl From<BodyError> for ExchangeError {
             BodyError::TooLarge => ExchangeError::TooLarge,
             BodyError::Malformed => {
                 tracing::debug!("SDK exchange form could not be read (a repeated field?)");
-                ExchangeError::Refused
+                ExchangeError::Refused(RefusalReason::Malformed)
             }
         }
     }
@@ -79,7 +94,7 @@ mod tests {
 
     #[test]
     fn every_answer_is_a_json_message() {
-        let response = ExchangeError::Refused.into_response();
+        let response = ExchangeError::Refused(RefusalReason::UnknownUserToken).into_response();
         assert_eq!(response.status(), 401);
         assert!(matches!(
             response.body(),

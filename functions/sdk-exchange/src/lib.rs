@@ -22,8 +22,9 @@ use serde_json::json;
 use zendesk_jwt::lambda::aws::Aws;
 use zendesk_jwt::lambda::env::ConfigError;
 use zendesk_jwt::lambda::http::{json_response, read_form};
+use zendesk_jwt::lambda::metrics::{Function, Metrics, Outcome};
 use zendesk_jwt::lambda::secrets::SecretCache;
-use zendesk_jwt::{JwksCache, JwksVerifier, TokenRules};
+use zendesk_jwt::{JwksCache, JwksVerifier, RefusalReason, TokenRules};
 
 pub use config::{ExchangeConfig, ResolverConfig};
 pub use error::ExchangeError;
@@ -37,6 +38,7 @@ pub use users::{
 pub struct SdkExchange {
     issuer: SecretCache<SdkTokenIssuer>,
     resolver: UserResolver,
+    metrics: Metrics,
 }
 
 /// The form Zendesk POSTs.
@@ -48,6 +50,17 @@ struct ExchangeForm {
 impl SdkExchange {
     /// Build the handler, with the AWS clients its configuration needs from `aws`.
     pub fn new(config: &ExchangeConfig, aws: &Aws) -> Result<Self, ConfigError> {
+        let metrics = Metrics::stdout(config.metrics_namespace.clone(), Function::SdkExchange);
+        Self::counting_in(metrics, config, aws)
+    }
+
+    /// The same, counting requests, secret reads and JWKS fetches in `metrics` (tests capture
+    /// them; the local server discards them).
+    pub fn counting_in(
+        metrics: Metrics,
+        config: &ExchangeConfig,
+        aws: &Aws,
+    ) -> Result<Self, ConfigError> {
         let resolver = match &config.resolver {
             ResolverConfig::Table { table } => {
                 UserResolver::Table(UserTokenTable::new(aws.dynamodb()?, table.clone()))
@@ -60,7 +73,9 @@ impl SdkExchange {
                 email_verified,
                 jwks,
             } => {
-                let cache = Arc::new(JwksCache::new(jwks_url.clone(), jwks.clone()));
+                let cache = Arc::new(
+                    JwksCache::new(jwks_url.clone(), jwks.clone()).with_metrics(metrics.clone()),
+                );
                 let rules = TokenRules {
                     issuer: Some(issuer.clone()),
                     audience: Some(vec![audience.clone()]),
@@ -79,16 +94,25 @@ impl SdkExchange {
                 aws,
                 config.secret_times,
                 SdkTokenIssuer::from_secret,
-            )?,
+            )?
+            .with_metrics(metrics.clone()),
             resolver,
+            metrics,
         })
     }
 
-    /// Answer one request. Every expected failure is a response; this never fails.
+    /// Answer one request, and count it. Every expected failure is a response; this never
+    /// fails.
     pub async fn handle(&self, req: Request) -> Response<Body> {
         match self.exchange(&req).await {
-            Ok(jwt) => json_response(StatusCode::OK, &json!({ "jwt": jwt })),
-            Err(error) => error.into_response(),
+            Ok(jwt) => {
+                self.metrics.request(Outcome::Accepted);
+                json_response(StatusCode::OK, &json!({ "jwt": jwt }))
+            }
+            Err(error) => {
+                self.metrics.request(error.outcome());
+                error.into_response()
+            }
         }
     }
 
@@ -100,16 +124,16 @@ impl SdkExchange {
         // Zendesk's contract: a token that is missing or not usable is one Zendesk cannot use.
         let user_token = form.user_token.ok_or_else(|| {
             tracing::debug!("SDK exchange request without a user_token field");
-            ExchangeError::Refused
+            ExchangeError::Refused(RefusalReason::Missing)
         })?;
         let user = self
             .resolver
             .resolve(&user_token)
             .await
             .map_err(|error| match error {
-                ResolveError::Refused(reason) => {
+                ResolveError::Refused(class, reason) => {
                     tracing::debug!(%reason, "user token refused");
-                    ExchangeError::Refused
+                    ExchangeError::Refused(class)
                 }
                 ResolveError::Unavailable(reason) => {
                     tracing::error!(%reason, "user lookup unavailable");

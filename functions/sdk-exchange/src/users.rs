@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Value};
-use zendesk_jwt::JwksVerifier;
+use zendesk_jwt::{JwksVerifier, RefusalReason};
 
 /// Longest user token accepted, in bytes.
 pub const MAX_USER_TOKEN_BYTES: usize = 4096;
@@ -37,9 +37,10 @@ pub struct SdkUser {
 /// Why a user token was not resolved.
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
-    /// Unknown, empty, expired, revoked or invalid token (401). The reason is for debug logs.
-    #[error("user token refused: {0}")]
-    Refused(String),
+    /// Unknown, empty, expired, revoked or invalid token (401): its class (for the metrics) and
+    /// the precise reason (for debug logs).
+    #[error("user token refused: {1}")]
+    Refused(RefusalReason, String),
     /// The store or the identity provider's keys could not be reached (503).
     #[error("user lookup unavailable: {0}")]
     Unavailable(String),
@@ -57,10 +58,16 @@ impl UserResolver {
     /// Resolve `user_token` to a user.
     pub async fn resolve(&self, user_token: &str) -> Result<SdkUser, ResolveError> {
         if user_token.is_empty() {
-            return Err(ResolveError::Refused("empty user token".into()));
+            return Err(ResolveError::Refused(
+                RefusalReason::Missing,
+                "empty user token".into(),
+            ));
         }
         if user_token.len() > MAX_USER_TOKEN_BYTES {
-            return Err(ResolveError::Refused("user token too long".into()));
+            return Err(ResolveError::Refused(
+                RefusalReason::Malformed,
+                "user token too long".into(),
+            ));
         }
         match self {
             UserResolver::Table(table) => table.resolve(user_token).await,
@@ -100,9 +107,9 @@ impl UserTokenTable {
             .send()
             .await
             .map_err(|e| ResolveError::Unavailable(DisplayErrorContext(e).to_string()))?;
-        let item = output
-            .item
-            .ok_or_else(|| ResolveError::Refused("unknown user token".into()))?;
+        let item = output.item.ok_or_else(|| {
+            ResolveError::Refused(RefusalReason::UnknownUserToken, "unknown user token".into())
+        })?;
         user_from_item(&item, zendesk_jwt::clock::now_seconds())
     }
 }
@@ -112,7 +119,8 @@ fn user_from_item(
     item: &HashMap<String, AttributeValue>,
     now: u64,
 ) -> Result<SdkUser, ResolveError> {
-    let refused = |why: &str| ResolveError::Refused(why.to_owned());
+    let refused =
+        |why: &str| ResolveError::Refused(RefusalReason::UnknownUserToken, why.to_owned());
     let expires_at = item
         .get("expires_at")
         .and_then(|v| v.as_n().ok())
@@ -223,13 +231,13 @@ impl IdentityProviderTokens {
 
     async fn resolve(&self, user_token: &str) -> Result<SdkUser, ResolveError> {
         let claims: Map<String, Value> =
-            self.verifier.verify(user_token).await.map_err(|error| {
-                if error.is_unavailable() {
-                    ResolveError::Unavailable(error.to_string())
-                } else {
-                    ResolveError::Refused(error.to_string())
-                }
-            })?;
+            self.verifier
+                .verify(user_token)
+                .await
+                .map_err(|error| match error.reason_class() {
+                    Some(class) => ResolveError::Refused(class, error.to_string()),
+                    None => ResolveError::Unavailable(error.to_string()),
+                })?;
         user_from_claims(&claims, &self.claims, self.email_verified)
     }
 }
@@ -247,10 +255,15 @@ fn user_from_claims(
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
     };
-    let name = text(&names.name)
-        .ok_or_else(|| ResolveError::Refused(format!("no {} claim", names.name)))?;
-    let email = text(&names.email)
-        .ok_or_else(|| ResolveError::Refused(format!("no {} claim", names.email)))?;
+    let name = text(&names.name).ok_or_else(|| {
+        ResolveError::Refused(RefusalReason::Malformed, format!("no {} claim", names.name))
+    })?;
+    let email = text(&names.email).ok_or_else(|| {
+        ResolveError::Refused(
+            RefusalReason::Malformed,
+            format!("no {} claim", names.email),
+        )
+    })?;
     // Some providers send the claim as the string "true"; anything else is not a yes.
     let verified = match claims.get("email_verified") {
         None => email_verified == EmailVerified::IfPresent,
@@ -260,6 +273,7 @@ fn user_from_claims(
     };
     if !verified {
         return Err(ResolveError::Refused(
+            RefusalReason::UnknownUserToken,
             "email_verified is missing or not true".into(),
         ));
     }
@@ -268,10 +282,10 @@ fn user_from_claims(
     // rather than fall back to matching the user by email alone.
     if claims.contains_key(&names.external_id) {
         let external_id = text(&names.external_id).ok_or_else(|| {
-            ResolveError::Refused(format!(
-                "{} claim is not a non-empty string",
-                names.external_id
-            ))
+            ResolveError::Refused(
+                RefusalReason::Malformed,
+                format!("{} claim is not a non-empty string", names.external_id),
+            )
         })?;
         attributes.insert("external_id".into(), Value::String(external_id));
     }
@@ -321,7 +335,7 @@ mod tests {
             assert!(
                 matches!(
                     user_from_item(&known(Some(revoked.clone())), 1000),
-                    Err(ResolveError::Refused(_))
+                    Err(ResolveError::Refused(..))
                 ),
                 "{revoked:?} was accepted"
             );
@@ -393,7 +407,7 @@ mod tests {
         ]);
         assert!(matches!(
             user_from_item(&expired, 1000),
-            Err(ResolveError::Refused(_))
+            Err(ResolveError::Refused(..))
         ));
         assert!(user_from_item(&expired, 998).is_ok());
     }

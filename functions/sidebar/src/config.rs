@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use zendesk_jwt::lambda::env::{self, ConfigError, ProcessEnv, Reader};
+use zendesk_jwt::lambda::metrics::MetricsNamespace;
 use zendesk_jwt::lambda::secrets::{SecretLocation, SecretTimes};
 use zendesk_jwt::lambda::settings;
 
@@ -21,6 +22,8 @@ pub struct SidebarConfig {
     pub secret_times: SecretTimes,
     /// `JWT_LEEWAY_SECONDS` (default 30, at most 60): clock skew allowed on `exp`.
     pub leeway: Duration,
+    /// `METRICS_NAMESPACE` (default `ZendeskJwt`): where the function's metrics go.
+    pub metrics_namespace: MetricsNamespace,
 }
 
 impl SidebarConfig {
@@ -45,6 +48,7 @@ impl SidebarConfig {
             )?,
             secret_times: settings::secret_times(&env)?,
             leeway: settings::leeway(&env)?,
+            metrics_namespace: env.metrics_namespace()?,
         })
     }
 }

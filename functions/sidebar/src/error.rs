@@ -3,8 +3,9 @@
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
-use zendesk_jwt::AuthError;
 use zendesk_jwt::lambda::http::BodyError;
+use zendesk_jwt::lambda::metrics::Outcome;
+use zendesk_jwt::{AuthError, RefusalReason};
 
 use crate::pages;
 
@@ -26,8 +27,9 @@ pub enum SidebarError {
     MissingToken,
     /// 400: the page URL lacks `origin` or `app_guid` (or one is empty).
     MissingPageParameters,
-    /// 401: the token is invalid, whatever the reason (the reason is logged at debug level).
-    NotSignedIn,
+    /// 401: the token is invalid, whatever the reason (the reason is logged at debug level; its
+    /// class is counted in the metrics).
+    NotSignedIn(RefusalReason),
     /// 503: the app's public key cannot be had (the cause is logged).
     KeyUnavailable,
 }
@@ -42,7 +44,7 @@ impl SidebarError {
             | SidebarError::MissingToken
             | SidebarError::MissingPageParameters => StatusCode::BAD_REQUEST,
             SidebarError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            SidebarError::NotSignedIn => StatusCode::UNAUTHORIZED,
+            SidebarError::NotSignedIn(_) => StatusCode::UNAUTHORIZED,
             SidebarError::KeyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -71,7 +73,7 @@ impl SidebarError {
                 "Bad request",
                 "The page address lacks the origin and app_guid parameters Zendesk adds.",
             ),
-            SidebarError::NotSignedIn => (
+            SidebarError::NotSignedIn(_) => (
                 "Not signed in",
                 "Zendesk's signature on this request could not be verified. Reload the ticket; if it persists, ask an admin to check the app's public key and installation id.",
             ),
@@ -79,6 +81,20 @@ impl SidebarError {
                 "Temporarily unavailable",
                 "The app could not check its sign-in right now. Reload the ticket in a minute.",
             ),
+        }
+    }
+
+    /// How the request counts in the metrics.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            SidebarError::MissingToken => Outcome::Refused(RefusalReason::Missing),
+            SidebarError::NotSignedIn(reason) => Outcome::Refused(*reason),
+            SidebarError::KeyUnavailable => Outcome::Unavailable,
+            SidebarError::MethodNotAllowed
+            | SidebarError::NotAForm
+            | SidebarError::TooLarge
+            | SidebarError::MalformedForm
+            | SidebarError::MissingPageParameters => Outcome::ClientError,
         }
     }
 
@@ -101,9 +117,11 @@ impl From<BodyError> for SidebarError {
 
 impl From<AuthError> for SidebarError {
     fn from(error: AuthError) -> Self {
-        match error {
-            AuthError::Missing => SidebarError::MissingToken,
-            _ => SidebarError::NotSignedIn,
+        match error.reason_class() {
+            Some(RefusalReason::Missing) => SidebarError::MissingToken,
+            Some(reason) => SidebarError::NotSignedIn(reason),
+            // The app's key is a PEM given to the verifier: no key lookup can fail here.
+            None => SidebarError::KeyUnavailable,
         }
     }
 }
@@ -128,7 +146,8 @@ mod tests {
             AuthError::BadClaim("iat is in the future"),
             AuthError::Invalid(jsonwebtoken::errors::ErrorKind::ExpiredSignature.into()),
         ] {
-            assert_eq!(SidebarError::from(error), SidebarError::NotSignedIn);
+            let class = error.reason_class().unwrap();
+            assert_eq!(SidebarError::from(error), SidebarError::NotSignedIn(class));
         }
     }
 }

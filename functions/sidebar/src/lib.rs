@@ -18,6 +18,7 @@ use serde::Deserialize;
 use zendesk_jwt::lambda::aws::Aws;
 use zendesk_jwt::lambda::env::ConfigError;
 use zendesk_jwt::lambda::http::read_form;
+use zendesk_jwt::lambda::metrics::{Function, Metrics, Outcome};
 use zendesk_jwt::lambda::secrets::SecretCache;
 use zendesk_jwt::{DecodingKey, ZafVerifier, parse_rsa_public_key_pem};
 
@@ -29,6 +30,7 @@ pub use pages::ZAF_SDK_URL;
 pub struct Sidebar {
     verifier: ZafVerifier,
     public_key: SecretCache<DecodingKey>,
+    metrics: Metrics,
 }
 
 /// The form Zendesk POSTs.
@@ -47,6 +49,17 @@ struct PageQuery {
 impl Sidebar {
     /// Build the handler; a Secrets Manager client comes from `aws` when the key lives there.
     pub fn new(config: &SidebarConfig, aws: &Aws) -> Result<Self, ConfigError> {
+        let metrics = Metrics::stdout(config.metrics_namespace.clone(), Function::Sidebar);
+        Self::counting_in(metrics, config, aws)
+    }
+
+    /// The same, counting requests and key reads in `metrics` (tests capture them; the local
+    /// server discards them).
+    pub fn counting_in(
+        metrics: Metrics,
+        config: &SidebarConfig,
+        aws: &Aws,
+    ) -> Result<Self, ConfigError> {
         Ok(Self {
             verifier: ZafVerifier::new(&config.subdomain, config.installation_id, config.leeway),
             public_key: SecretCache::new(
@@ -54,15 +67,24 @@ impl Sidebar {
                 aws,
                 config.secret_times,
                 parse_rsa_public_key_pem,
-            )?,
+            )?
+            .with_metrics(metrics.clone()),
+            metrics,
         })
     }
 
-    /// Answer one request. Every expected failure is a response; this never fails.
+    /// Answer one request, and count it. Every expected failure is a response; this never
+    /// fails.
     pub async fn handle(&self, req: Request) -> Response<Body> {
         match self.start(&req).await {
-            Ok(response) => response,
-            Err(error) => error.into_response(),
+            Ok(response) => {
+                self.metrics.request(Outcome::Accepted);
+                response
+            }
+            Err(error) => {
+                self.metrics.request(error.outcome());
+                error.into_response()
+            }
         }
     }
 

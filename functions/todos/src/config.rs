@@ -5,6 +5,7 @@ use std::time::Duration;
 use lambda_http::http::HeaderValue;
 use zendesk_jwt::JwksSettings;
 use zendesk_jwt::lambda::env::{self, ConfigError, ProcessEnv, Reader};
+use zendesk_jwt::lambda::metrics::MetricsNamespace;
 use zendesk_jwt::lambda::settings;
 
 use crate::store::MAX_ITEMS_LIMIT;
@@ -29,6 +30,8 @@ pub struct TodosConfig {
     pub jwks: JwksSettings,
     /// `JWT_LEEWAY_SECONDS` (default 30, at most 60).
     pub leeway: Duration,
+    /// `METRICS_NAMESPACE` (default `ZendeskJwt`): where the function's metrics go.
+    pub metrics_namespace: MetricsNamespace,
 }
 
 impl TodosConfig {
@@ -66,6 +69,7 @@ impl TodosConfig {
             max_items,
             jwks: settings::jwks(&env)?,
             leeway: settings::leeway(&env)?,
+            metrics_namespace: env.metrics_namespace()?,
         })
     }
 }

@@ -12,6 +12,8 @@ use tower::util::BoxCloneSyncService;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use zendesk_jwt::lambda::metrics::{Metrics, Outcome};
+
 use crate::error::TodoError;
 use crate::{IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED};
 
@@ -19,6 +21,7 @@ use crate::{IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED};
 pub(crate) struct Cors {
     allowed: Vec<String>,
     service: BoxCloneSyncService<Request, Response<Body>, Infallible>,
+    metrics: Metrics,
 }
 
 impl Cors {
@@ -26,6 +29,7 @@ impl Cors {
     pub(crate) fn new(
         allowed_origins: &[String],
         api: BoxCloneSyncService<Request, Response<Body>, Infallible>,
+        metrics: Metrics,
     ) -> Self {
         let service = ServiceBuilder::new()
             .layer(cors_layer(allowed_origins))
@@ -33,10 +37,12 @@ impl Cors {
         Self {
             allowed: allowed_origins.to_vec(),
             service: BoxCloneSyncService::new(service),
+            metrics,
         }
     }
 
-    /// Answer `req`.
+    /// Answer `req`. The API counts the requests it answers; this counts the others: refused
+    /// origins, and preflights, which the CORS layer answers itself.
     pub(crate) async fn call(&self, req: Request) -> Response<Body> {
         if let Some(origin) = req.headers().get(header::ORIGIN) {
             // Browsers send the origin exactly as `scheme://host[:port]` in lower case, so byte
@@ -47,8 +53,17 @@ impl Cors {
                 .any(|o| o.as_bytes() == origin.as_bytes())
             {
                 tracing::debug!(?origin, "request from an origin that is not allowed");
-                return TodoError::OriginNotAllowed.into_response();
+                let error = TodoError::OriginNotAllowed;
+                self.metrics.request(error.outcome());
+                return error.into_response();
             }
+        }
+        let preflight = req.method() == Method::OPTIONS
+            && req
+                .headers()
+                .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+        if preflight {
+            self.metrics.request(Outcome::Accepted);
         }
         match self.service.clone().oneshot(req).await {
             Ok(response) => response,

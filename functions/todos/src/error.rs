@@ -4,16 +4,19 @@
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde_json::json;
+use zendesk_jwt::RefusalReason;
 use zendesk_jwt::lambda::http::{BodyError, json_response};
+use zendesk_jwt::lambda::metrics::Outcome;
 
 use crate::store::StoreError;
 
 /// An expected failure of the to-do API.
 #[derive(Debug, thiserror::Error)]
 pub enum TodoError {
-    /// 401 with `WWW-Authenticate: Bearer error="invalid_token"`, whatever the precise reason.
+    /// 401 with `WWW-Authenticate: Bearer error="invalid_token"`, whatever the precise reason
+    /// (logged at debug level; its class is counted in the metrics).
     #[error("Invalid authentication")]
-    Unauthenticated,
+    Unauthenticated(RefusalReason),
     /// 400: the body is not a valid item, or the `Idempotency-Key` is malformed.
     #[error("{0}")]
     BadRequest(&'static str),
@@ -50,7 +53,7 @@ impl TodoError {
     /// The HTTP status this failure answers with.
     pub fn status(&self) -> StatusCode {
         match self {
-            TodoError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            TodoError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             TodoError::BadRequest(_) => StatusCode::BAD_REQUEST,
             TodoError::NotFound(_) => StatusCode::NOT_FOUND,
             TodoError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -63,11 +66,27 @@ impl TodoError {
         }
     }
 
+    /// How the request counts in the metrics.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            TodoError::Unauthenticated(reason) => Outcome::Refused(*reason),
+            TodoError::LimitReached | TodoError::StorageFull => Outcome::LimitReached,
+            TodoError::Unavailable => Outcome::Unavailable,
+            TodoError::BadRequest(_)
+            | TodoError::NotFound(_)
+            | TodoError::MethodNotAllowed
+            | TodoError::TooLarge
+            | TodoError::UnsupportedMediaType
+            | TodoError::KeyReused
+            | TodoError::OriginNotAllowed => Outcome::ClientError,
+        }
+    }
+
     /// The response: `{"message": …}` with the status (and the challenge header for 401).
     pub fn into_response(self) -> Response<Body> {
         let mut response = json_response(self.status(), &json!({ "message": self.to_string() }));
         match self {
-            TodoError::Unauthenticated => {
+            TodoError::Unauthenticated(_) => {
                 response.headers_mut().insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer error=\"invalid_token\""),
@@ -116,7 +135,7 @@ mod tests {
 
     #[test]
     fn a_401_carries_the_bearer_challenge_and_a_403_varies_by_origin() {
-        let response = TodoError::Unauthenticated.into_response();
+        let response = TodoError::Unauthenticated(RefusalReason::Expired).into_response();
         assert_eq!(response.status(), 401);
         assert_eq!(
             response.headers()[header::WWW_AUTHENTICATE],

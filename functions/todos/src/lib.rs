@@ -25,6 +25,7 @@ use tower::util::BoxCloneSyncService;
 use zendesk_jwt::lambda::aws::Aws;
 use zendesk_jwt::lambda::env::ConfigError;
 use zendesk_jwt::lambda::http::{bearer_token, json_response, read_json_object};
+use zendesk_jwt::lambda::metrics::{Function, Metrics, Outcome};
 use zendesk_jwt::{
     AuthError, HelpCenterUser, HelpCenterVerifier, JwksCache, JwksVerifier, TokenRules,
 };
@@ -47,11 +48,12 @@ pub struct Todos {
     cors: cors::Cors,
 }
 
-/// The API itself: verification and storage.
+/// The API itself: verification, storage, and counting each request it answers.
 struct Api {
     subdomain: String,
     verifier: HelpCenterVerifier,
     store: TodoStore,
+    metrics: Metrics,
 }
 
 /// A successful answer: the caller's list after the call.
@@ -77,7 +79,21 @@ enum Route {
 impl Todos {
     /// Build the API over the DynamoDB client from `aws`.
     pub fn new(config: &TodosConfig, aws: &Aws) -> Result<Self, ConfigError> {
-        let jwks = Arc::new(JwksCache::new(config.jwks_url.clone(), config.jwks.clone()));
+        let metrics = Metrics::stdout(config.metrics_namespace.clone(), Function::Todos);
+        Self::counting_in(metrics, config, aws)
+    }
+
+    /// The same, counting requests and JWKS fetches in `metrics` (tests capture them; the local
+    /// server discards them).
+    pub fn counting_in(
+        metrics: Metrics,
+        config: &TodosConfig,
+        aws: &Aws,
+    ) -> Result<Self, ConfigError> {
+        let jwks = Arc::new(
+            JwksCache::new(config.jwks_url.clone(), config.jwks.clone())
+                .with_metrics(metrics.clone()),
+        );
         let rules = TokenRules {
             issuer: None,
             audience: None,
@@ -87,17 +103,18 @@ impl Todos {
             subdomain: config.subdomain.clone(),
             verifier: HelpCenterVerifier::new(JwksVerifier::new(jwks, &rules)),
             store: TodoStore::new(aws.dynamodb()?, config.table.clone(), config.max_items),
+            metrics: metrics.clone(),
         });
         let service = BoxCloneSyncService::new(tower::service_fn(move |req: Request| {
             let api = api.clone();
             async move { Ok(api.handle(req).await) }
         }));
         Ok(Self {
-            cors: cors::Cors::new(&config.allowed_origins, service),
+            cors: cors::Cors::new(&config.allowed_origins, service, metrics),
         })
     }
 
-    /// Answer one request, CORS included. Every expected failure is a response.
+    /// Answer one request, CORS included, and count it. Every expected failure is a response.
     pub async fn handle(&self, req: Request) -> Response<Body> {
         self.cors.call(req).await
     }
@@ -105,7 +122,12 @@ impl Todos {
 
 impl Api {
     async fn handle(&self, req: Request) -> Response<Body> {
-        match self.respond(&req).await {
+        let result = self.respond(&req).await;
+        self.metrics.request(match &result {
+            Ok(_) => Outcome::Accepted,
+            Err(error) => error.outcome(),
+        });
+        match result {
             Ok(answer) => {
                 let mut response =
                     json_response(answer.status, &json!({ "todo_items": answer.items }));
@@ -151,14 +173,16 @@ impl Api {
             Some(token) => self.verifier.verify(token).await,
             None => Err(AuthError::Missing),
         };
-        result.map_err(|error| {
-            if error.is_unavailable() {
-                tracing::error!(%error, "help center keys are unavailable");
-                return TodoError::Unavailable;
+        result.map_err(|error| match error.reason_class() {
+            Some(class) => {
+                let reason = &error;
+                tracing::debug!(%reason, "help center token refused");
+                TodoError::Unauthenticated(class)
             }
-            let reason = &error;
-            tracing::debug!(%reason, "help center token refused");
-            TodoError::Unauthenticated
+            None => {
+                tracing::error!(%error, "help center keys are unavailable");
+                TodoError::Unavailable
+            }
         })
     }
 }

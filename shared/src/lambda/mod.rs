@@ -6,13 +6,15 @@
 //! * [`aws`]: the AWS SDK clients, with this bundle's timeouts and retries.
 //! * [`secrets`]: where a secret lives ([`secrets::SecretLocation`]) and a TTL cache over it.
 //! * [`http`]: request bodies (size, media type, forms, JSON), bearer tokens, JSON answers.
-//! * [`logging`]: `tracing` set-up, never at TRACE.
+//! * [`logging`]: `tracing` set-up, never at TRACE, each line with its request's ids.
+//! * [`metrics`]: counts as CloudWatch embedded metric format lines.
 //! * [`runtime`]: the Lambda runtime loop, with events lambda_http would panic on repaired.
 
 pub mod aws;
 pub mod env;
 pub mod http;
 pub mod logging;
+pub mod metrics;
 pub mod runtime;
 pub mod secrets;
 pub mod settings;

@@ -19,12 +19,14 @@ use lambda_http::request::LambdaRequest;
 use lambda_http::{Body, Error, LambdaEvent, Request, Response, Service};
 
 /// Serve `handler` on the Lambda Runtime API, as `lambda_http::run` does, with every event
-/// repaired by [`make_safe`] before it becomes a request.
+/// repaired by [`make_safe`] before it becomes a request, and every request's log lines carrying
+/// its ids ([`super::logging::with_request_ids`]).
 pub async fn run<'a, S>(handler: S) -> Result<(), Error>
 where
     S: Service<Request, Response = Response<Body>, Error = Error>,
     S::Future: Send + 'a,
 {
+    let handler = super::logging::with_request_ids(handler);
     lambda_http::lambda_runtime::run(SafeEvents(lambda_http::Adapter::from(handler))).await
 }
 

@@ -146,6 +146,8 @@ pub struct SecretCache<T> {
     source: Source,
     times: SecretTimes,
     parse: SecretParser<T>,
+    /// Told after each fetch whether it gave a usable value (metrics count reads with it).
+    observer: Option<Box<dyn Fn(bool) + Send + Sync>>,
     current: RwLock<Option<Cached<T>>>,
     /// Held for the whole of a refresh: one fetch in flight at a time. Holds the time of the
     /// last failed fetch.
@@ -172,9 +174,16 @@ impl<T> SecretCache<T> {
             source,
             times,
             parse,
+            observer: None,
             current: RwLock::new(None),
             refresh: Mutex::new(None),
         })
+    }
+
+    /// Call `observer` after each fetch with whether it gave a usable value.
+    pub fn on_fetch(mut self, observer: impl Fn(bool) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Box::new(observer));
+        self
     }
 
     fn cached(&self, last_failure: Option<Instant>) -> (Step, Option<Arc<T>>) {
@@ -226,7 +235,11 @@ impl<T> SecretCache<T> {
         last_failure: &mut Option<Instant>,
         stale: Option<Arc<T>>,
     ) -> Result<Arc<T>, SecretError> {
-        match self.fetch().await {
+        let fetched = self.fetch().await;
+        if let Some(observer) = &self.observer {
+            observer(fetched.is_ok());
+        }
+        match fetched {
             Ok(value) => {
                 let value = Arc::new(value);
                 *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Cached {

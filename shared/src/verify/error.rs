@@ -1,6 +1,11 @@
 //! Why a token was refused. The precise reason is for debug logs only; clients always get the
 //! same generic answer so that a probe learns nothing.
 
+use jsonwebtoken::errors::ErrorKind;
+
+/// The [`AuthError::BadClaim`] text for an `iat` beyond the leeway in the future.
+pub(crate) const IAT_IN_THE_FUTURE: &str = "iat is in the future";
+
 /// A token could not be accepted.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -39,6 +44,159 @@ impl AuthError {
     /// True when the failure is ours (keys could not be loaded) rather than the token's.
     pub fn is_unavailable(&self) -> bool {
         matches!(self, AuthError::KeysUnavailable(_))
+    }
+
+    /// The class of refusal this is (for metrics); `None` when the failure is ours
+    /// ([`AuthError::KeysUnavailable`]), which is no refusal of the token.
+    pub fn reason_class(&self) -> Option<RefusalReason> {
+        Some(match self {
+            AuthError::Missing => RefusalReason::Missing,
+            AuthError::Oversized
+            | AuthError::KeyInHeader(_)
+            | AuthError::MissingKid
+            | AuthError::BadSubject(_) => RefusalReason::Malformed,
+            AuthError::UnknownKid => RefusalReason::UnknownKid,
+            AuthError::KeysUnavailable(_) => return None,
+            AuthError::BadClaim(claim) if *claim == IAT_IN_THE_FUTURE => RefusalReason::NotYetValid,
+            AuthError::BadClaim(_) => RefusalReason::Malformed,
+            AuthError::Invalid(error) => match error.kind() {
+                ErrorKind::ExpiredSignature => RefusalReason::Expired,
+                ErrorKind::ImmatureSignature => RefusalReason::NotYetValid,
+                ErrorKind::InvalidAudience => RefusalReason::WrongAudience,
+                ErrorKind::InvalidIssuer => RefusalReason::WrongIssuer,
+                ErrorKind::MissingRequiredClaim(claim) if claim == "aud" => {
+                    RefusalReason::WrongAudience
+                }
+                ErrorKind::MissingRequiredClaim(claim) if claim == "iss" => {
+                    RefusalReason::WrongIssuer
+                }
+                // A signature that does not verify, or a token that names another algorithm
+                // than the pinned one (or a key of the wrong kind for it).
+                ErrorKind::InvalidSignature
+                | ErrorKind::InvalidAlgorithm
+                | ErrorKind::InvalidAlgorithmName
+                | ErrorKind::UnsupportedAlgorithm
+                | ErrorKind::InvalidKeyFormat
+                | ErrorKind::InvalidRsaKey(_)
+                | ErrorKind::InvalidEcdsaKey
+                | ErrorKind::InvalidEddsaKey => RefusalReason::BadSignature,
+                // Not a JWT, undecodable parts, a missing `exp`, a claim of the wrong type.
+                _ => RefusalReason::Malformed,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jsonwebtoken::errors::Error as JwtError;
+
+    use super::*;
+
+    fn invalid(kind: ErrorKind) -> AuthError {
+        AuthError::Invalid(JwtError::from(kind))
+    }
+
+    #[test]
+    fn every_refusal_has_the_reason_class_an_operator_acts_on() {
+        use RefusalReason::*;
+        let cases = [
+            (AuthError::Missing, Missing),
+            (AuthError::Oversized, Malformed),
+            (AuthError::KeyInHeader("jku"), Malformed),
+            (AuthError::MissingKid, Malformed),
+            (AuthError::BadSubject("userId is missing"), Malformed),
+            (AuthError::BadClaim("iss is not a string"), Malformed),
+            (AuthError::BadClaim(IAT_IN_THE_FUTURE), NotYetValid),
+            (AuthError::UnknownKid, UnknownKid),
+            (invalid(ErrorKind::ExpiredSignature), Expired),
+            (invalid(ErrorKind::ImmatureSignature), NotYetValid),
+            (invalid(ErrorKind::InvalidAudience), WrongAudience),
+            (
+                invalid(ErrorKind::MissingRequiredClaim("aud".into())),
+                WrongAudience,
+            ),
+            (invalid(ErrorKind::InvalidIssuer), WrongIssuer),
+            (
+                invalid(ErrorKind::MissingRequiredClaim("iss".into())),
+                WrongIssuer,
+            ),
+            (
+                invalid(ErrorKind::MissingRequiredClaim("exp".into())),
+                Malformed,
+            ),
+            (invalid(ErrorKind::InvalidSignature), BadSignature),
+            (invalid(ErrorKind::InvalidAlgorithm), BadSignature),
+            (invalid(ErrorKind::InvalidToken), Malformed),
+            (
+                invalid(ErrorKind::InvalidClaimFormat("exp".into())),
+                Malformed,
+            ),
+        ];
+        for (error, class) in cases {
+            assert_eq!(error.reason_class(), Some(class), "{error}");
+        }
+    }
+
+    #[test]
+    fn keys_that_cannot_be_loaded_are_no_refusal_but_unavailable() {
+        let error = AuthError::KeysUnavailable(JwksError::Fetch("HTTP 500".into()));
+        assert_eq!(error.reason_class(), None);
+    }
+}
+
+/// Why a token was refused, in classes an operator can act on (the `Reason` dimension of the
+/// metrics).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RefusalReason {
+    /// No token was presented.
+    Missing,
+    /// Not a usable token: not a JWT, oversized, a key or key URL in its header, no `kid`, a
+    /// registered claim of the wrong shape, no usable subject.
+    Malformed,
+    /// The signature does not verify, or the token names another algorithm.
+    BadSignature,
+    /// `exp` has passed (beyond the leeway).
+    Expired,
+    /// `nbf` or `iat` lies in the future (beyond the leeway): usually a clock problem.
+    NotYetValid,
+    /// `aud` is missing or names someone else (for the sidebar: another app installation).
+    WrongAudience,
+    /// `iss` is missing or names someone else (for the sidebar: another Zendesk account).
+    WrongIssuer,
+    /// No key with the token's `kid` in the JWKS, even after the allowed refresh.
+    UnknownKid,
+    /// An SDK user token that is unknown, expired or revoked.
+    UnknownUserToken,
+}
+
+impl RefusalReason {
+    /// Every reason class.
+    pub const ALL: [RefusalReason; 9] = [
+        RefusalReason::Missing,
+        RefusalReason::Malformed,
+        RefusalReason::BadSignature,
+        RefusalReason::Expired,
+        RefusalReason::NotYetValid,
+        RefusalReason::WrongAudience,
+        RefusalReason::WrongIssuer,
+        RefusalReason::UnknownKid,
+        RefusalReason::UnknownUserToken,
+    ];
+
+    /// The dimension value.
+    pub fn name(self) -> &'static str {
+        match self {
+            RefusalReason::Missing => "missing",
+            RefusalReason::Malformed => "malformed",
+            RefusalReason::BadSignature => "bad_signature",
+            RefusalReason::Expired => "expired",
+            RefusalReason::NotYetValid => "not_yet_valid",
+            RefusalReason::WrongAudience => "wrong_audience",
+            RefusalReason::WrongIssuer => "wrong_issuer",
+            RefusalReason::UnknownKid => "unknown_kid",
+            RefusalReason::UnknownUserToken => "unknown_user_token",
+        }
     }
 }
 

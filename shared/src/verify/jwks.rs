@@ -145,11 +145,15 @@ fn after_fetch(
     }
 }
 
+/// Told after each fetch whether it succeeded (the plumbing layer counts fetches with it).
+type FetchObserver = Box<dyn Fn(bool) + Send + Sync>;
+
 /// Keys from one JWKS URL, by `kid`.
 pub struct JwksCache {
     url: String,
     client: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
     settings: JwksSettings,
+    observer: Option<FetchObserver>,
     keys: RwLock<Arc<Keys>>,
     /// Held for the whole of a refresh: there is one fetch in flight at a time.
     refresh: Mutex<RefreshState>,
@@ -182,9 +186,16 @@ impl JwksCache {
             url: url.into(),
             client,
             settings,
+            observer: None,
             keys: RwLock::new(Arc::default()),
             refresh: Mutex::new(RefreshState::default()),
         }
+    }
+
+    /// Call `observer` after each fetch with whether it succeeded.
+    pub fn on_fetch(mut self, observer: impl Fn(bool) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Box::new(observer));
+        self
     }
 
     fn cached(&self, kid: &str) -> Option<Arc<DecodingKey>> {
@@ -263,6 +274,9 @@ impl JwksCache {
     async fn refresh(&self, state: &mut RefreshState, had_keys: bool) -> Result<(), JwksError> {
         let attempt = Instant::now();
         let fetched = self.fetch().await;
+        if let Some(observer) = &self.observer {
+            observer(fetched.is_ok());
+        }
         *state = after_fetch(state, had_keys, attempt, fetched.as_ref().map(|_| ()));
         match fetched {
             Ok(mut keys) => {

@@ -11,7 +11,7 @@ mod jwks;
 mod token;
 mod zaf;
 
-pub use error::{AuthError, JwksError};
+pub use error::{AuthError, JwksError, RefusalReason};
 pub use help_center::{HelpCenterUser, HelpCenterVerifier};
 pub use jwks::{JwksCache, JwksSettings};
 pub use token::{JwksVerifier, MAX_TOKEN_BYTES, TokenRules};

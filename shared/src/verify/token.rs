@@ -8,7 +8,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation, decode, decode_he
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::error::AuthError;
+use super::error::{AuthError, IAT_IN_THE_FUTURE};
 use super::jwks::JwksCache;
 
 /// Tokens longer than this are refused before any parsing (Zendesk's are well under 2 KiB).
@@ -65,7 +65,7 @@ fn check_unvalidated_claims(claims: &Map<String, Value>, leeway: u64) -> Result<
         let now = crate::clock::now_seconds_f64();
         match iat.as_f64() {
             Some(iat) if iat >= 0.0 && iat <= now + leeway as f64 => {}
-            Some(_) => return Err(AuthError::BadClaim("iat is in the future")),
+            Some(_) => return Err(AuthError::BadClaim(IAT_IN_THE_FUTURE)),
             None => return Err(AuthError::BadClaim("iat is not a number")),
         }
     }

@@ -1,0 +1,774 @@
+//! CloudWatch metrics as embedded metric format (EMF) log lines: one JSON line on stdout per
+//! request, and one per JWKS or secret refresh. CloudWatch Logs turns each line into metric data
+//! points, so counting costs no AWS call and nothing on the hot path but formatting one line.
+//!
+//! Every line names the namespace (`METRICS_NAMESPACE`, default [`DEFAULT_NAMESPACE`]; the SAM
+//! template sets one per stack) and the dimension `Function`. Dimension values come only from the
+//! enums below, chosen by code: never a token, a user id or anything a client sent.
+//!
+//! | metric | dimensions | counted |
+//! | --- | --- | --- |
+//! | `Requests` | `Function` | every request (1) |
+//! | `Accepted`, `Refused`, `ClientErrors`, `Unavailable` | `Function` | every request: 1 for its [`Outcome`], 0 for the others |
+//! | `Refused` | `Function`, `Reason` | each refused request, by [`RefusalReason`] |
+//! | `LimitReached` | `Function` | each request refused by a per-user limit (also a client error) |
+//! | `JwksRefreshes`, `JwksRefreshFailures` | `Function` | each JWKS fetch that succeeded or failed |
+//! | `SecretRefreshes`, `SecretRefreshFailures` | `Function` | each secret read that succeeded or failed |
+//!
+//! Lambda reads a JSON line without a `level` as INFO, so these lines reach CloudWatch only while
+//! the function's application log level is INFO or lower (the template allows no higher).
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use crate::verify::RefusalReason;
+use crate::verify::{AuthError, JwksCache};
+
+use super::secrets::SecretCache;
+
+/// The namespace used when `METRICS_NAMESPACE` is not set.
+pub const DEFAULT_NAMESPACE: &str = "ZendeskJwt";
+
+/// The function a metric is about: the only values of the `Function` dimension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Function {
+    /// `sidebar`.
+    Sidebar,
+    /// `todos`.
+    Todos,
+    /// `sdk-exchange`.
+    SdkExchange,
+}
+
+impl Function {
+    /// Every function, for tests and dashboards.
+    pub const ALL: [Function; 3] = [Function::Sidebar, Function::Todos, Function::SdkExchange];
+
+    /// The dimension value: the package name (`sidebar`, `todos`, `sdk-exchange`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::Sidebar => "sidebar",
+            Function::Todos => "todos",
+            Function::SdkExchange => "sdk-exchange",
+        }
+    }
+}
+
+/// How one request ended. Each request is counted once, by exactly one outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// Answered as asked (2xx; a CORS preflight too).
+    Accepted,
+    /// The token was refused (401, or the sidebar's 400 for no token).
+    Refused(RefusalReason),
+    /// Any other mistake of the client: 400, 403, 404, 405, 413, 415.
+    ClientError,
+    /// A per-user limit (the to-do cap or byte budget) refused the write: 409. Counted as a
+    /// client error and as `LimitReached`.
+    LimitReached,
+    /// A dependency (DynamoDB, Secrets Manager, the JWKS, a usable secret) was not available: 503.
+    Unavailable,
+}
+
+impl Outcome {
+    /// The value of the line's `Outcome` member (a log field, not a dimension).
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Accepted => "accepted",
+            Outcome::Refused(_) => "refused",
+            Outcome::ClientError => "client_error",
+            Outcome::LimitReached => "limit_reached",
+            Outcome::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// Something that happened to a function's keys or secrets, counted when it happens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Event {
+    /// A JWKS fetch succeeded (the first load included).
+    JwksRefreshed,
+    /// A JWKS fetch failed (connection, status, timeout, size or content).
+    JwksRefreshFailed,
+    /// A secret was read and parsed.
+    SecretRefreshed,
+    /// Reading a secret failed, or its value was not usable.
+    SecretRefreshFailed,
+}
+
+impl Event {
+    /// The metric name.
+    pub fn metric(self) -> &'static str {
+        match self {
+            Event::JwksRefreshed => "JwksRefreshes",
+            Event::JwksRefreshFailed => "JwksRefreshFailures",
+            Event::SecretRefreshed => "SecretRefreshes",
+            Event::SecretRefreshFailed => "SecretRefreshFailures",
+        }
+    }
+}
+
+/// A CloudWatch namespace, checked once at start-up: 1 to 255 of the characters CloudWatch
+/// allows (letters, digits, `.-_/#:` and space), not starting with `AWS/`. Nothing in it needs
+/// escaping in JSON.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MetricsNamespace(Arc<str>);
+
+impl MetricsNamespace {
+    /// Check `value`; the error says what is wrong with it.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        if value.is_empty() || value.len() > 255 {
+            return Err(format!("{value:?} must have 1 to 255 characters"));
+        }
+        if value.starts_with("AWS/") {
+            return Err(format!(
+                "{value:?} starts with AWS/, which is reserved for AWS services"
+            ));
+        }
+        let allowed = |c: char| c.is_ascii_alphanumeric() || ".-_/#: ".contains(c);
+        if let Some(bad) = value.chars().find(|c| !allowed(*c)) {
+            return Err(format!(
+                "{value:?} contains {bad:?}; use letters, digits, spaces and . - _ / # :"
+            ));
+        }
+        Ok(Self(value.into()))
+    }
+
+    /// The namespace.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for MetricsNamespace {
+    fn default() -> Self {
+        Self(DEFAULT_NAMESPACE.into())
+    }
+}
+
+/// Where the lines go.
+#[derive(Clone)]
+enum Sink {
+    Stdout,
+    Discard,
+    Capture(Arc<Mutex<Vec<String>>>),
+}
+
+/// The lines a [`Metrics`] made with [`Metrics::capture`] has written, for tests.
+#[derive(Clone, Default)]
+pub struct MetricsCapture(Arc<Mutex<Vec<String>>>);
+
+impl MetricsCapture {
+    /// Every line written so far (without the trailing newline), oldest first.
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The lines written so far, removing them.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// Writes one function's metric lines. Cheap to clone: the caches and the handler share one.
+#[derive(Clone)]
+pub struct Metrics {
+    namespace: MetricsNamespace,
+    function: Function,
+    sink: Sink,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics")
+            .field("namespace", &self.namespace.as_str())
+            .field("function", &self.function.name())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The request line's metrics under the `Function` dimension, in the order written.
+const REQUEST_METRICS: [&str; 5] = [
+    "Requests",
+    "Accepted",
+    "Refused",
+    "ClientErrors",
+    "Unavailable",
+];
+
+/// Every metric name these lines carry (the template's alarms and dashboard use no other).
+pub const METRIC_NAMES: [&str; 10] = [
+    "Requests",
+    "Accepted",
+    "Refused",
+    "ClientErrors",
+    "Unavailable",
+    "LimitReached",
+    "JwksRefreshes",
+    "JwksRefreshFailures",
+    "SecretRefreshes",
+    "SecretRefreshFailures",
+];
+
+/// The dimension names these lines use.
+pub const DIMENSION_NAMES: [&str; 2] = ["Function", "Reason"];
+
+impl Metrics {
+    /// Metrics for `function` written to stdout, where Lambda sends them to CloudWatch Logs.
+    pub fn stdout(namespace: MetricsNamespace, function: Function) -> Self {
+        Self {
+            namespace,
+            function,
+            sink: Sink::Stdout,
+        }
+    }
+
+    /// Metrics that are counted nowhere (local tools, tests that do not look at them).
+    pub fn disabled(function: Function) -> Self {
+        Self {
+            namespace: MetricsNamespace::default(),
+            function,
+            sink: Sink::Discard,
+        }
+    }
+
+    /// Metrics kept in memory, and the handle tests read them from.
+    pub fn capture(namespace: MetricsNamespace, function: Function) -> (Self, MetricsCapture) {
+        let capture = MetricsCapture::default();
+        let metrics = Self {
+            namespace,
+            function,
+            sink: Sink::Capture(capture.0.clone()),
+        };
+        (metrics, capture)
+    }
+
+    /// The function these metrics are about.
+    pub fn function(&self) -> Function {
+        self.function
+    }
+
+    /// Count one request by its outcome: call it exactly once per request, with the answer.
+    pub fn request(&self, outcome: Outcome) {
+        if !matches!(self.sink, Sink::Discard) {
+            self.write(self.request_line(outcome, now_millis()));
+        }
+    }
+
+    /// Count one event (a JWKS or secret refresh, or its failure).
+    pub fn event(&self, event: Event) {
+        if !matches!(self.sink, Sink::Discard) {
+            self.write(self.event_line(event, now_millis()));
+        }
+    }
+
+    /// The EMF line for one request at `timestamp` (milliseconds since the epoch), without the
+    /// newline.
+    pub fn request_line(&self, outcome: Outcome, timestamp: u64) -> String {
+        let mut line = String::with_capacity(640);
+        let limit = matches!(outcome, Outcome::LimitReached);
+        self.open(&mut line, timestamp);
+        line.push_str(r#"[["Function"]],"Metrics":["#);
+        for (i, name) in REQUEST_METRICS.iter().enumerate() {
+            if i > 0 {
+                line.push(',');
+            }
+            push_metric(&mut line, name);
+        }
+        if limit {
+            line.push(',');
+            push_metric(&mut line, "LimitReached");
+        }
+        line.push_str("]}");
+        if let Outcome::Refused(_) = outcome {
+            line.push(',');
+            self.directive(&mut line);
+            line.push_str(r#"[["Function","Reason"]],"Metrics":["#);
+            push_metric(&mut line, "Refused");
+            line.push_str("]}");
+        }
+        line.push_str("]},");
+        self.push_function(&mut line);
+        push_member(&mut line, "Outcome", outcome.name());
+        if let Outcome::Refused(reason) = outcome {
+            push_member(&mut line, "Reason", reason.name());
+        }
+        let count = |hit: bool| if hit { '1' } else { '0' };
+        let values = [
+            true,
+            outcome == Outcome::Accepted,
+            matches!(outcome, Outcome::Refused(_)),
+            matches!(outcome, Outcome::ClientError | Outcome::LimitReached),
+            outcome == Outcome::Unavailable,
+        ];
+        for (name, hit) in REQUEST_METRICS.iter().zip(values) {
+            push_value(&mut line, name, count(hit));
+        }
+        if limit {
+            push_value(&mut line, "LimitReached", '1');
+        }
+        line.pop(); // the last comma
+        line.push('}');
+        line
+    }
+
+    /// The EMF line for one event at `timestamp`, without the newline.
+    pub fn event_line(&self, event: Event, timestamp: u64) -> String {
+        let mut line = String::with_capacity(320);
+        self.open(&mut line, timestamp);
+        line.push_str(r#"[["Function"]],"Metrics":["#);
+        push_metric(&mut line, event.metric());
+        line.push_str("]}]},");
+        self.push_function(&mut line);
+        push_value(&mut line, event.metric(), '1');
+        line.pop();
+        line.push('}');
+        line
+    }
+
+    /// `{"_aws":{"Timestamp":…,"CloudWatchMetrics":[{"Namespace":…,"Dimensions":`
+    fn open(&self, line: &mut String, timestamp: u64) {
+        line.push_str(r#"{"_aws":{"Timestamp":"#);
+        // Writing to a String cannot fail.
+        let _ = write!(line, "{timestamp}");
+        line.push_str(r#","CloudWatchMetrics":["#);
+        self.directive(line);
+    }
+
+    fn directive(&self, line: &mut String) {
+        line.push_str(r#"{"Namespace":""#);
+        // Checked by MetricsNamespace::parse: nothing to escape.
+        line.push_str(self.namespace.as_str());
+        line.push_str(r#"","Dimensions":"#);
+    }
+
+    fn push_function(&self, line: &mut String) {
+        push_member(line, "Function", self.function.name());
+    }
+
+    fn write(&self, mut line: String) {
+        match &self.sink {
+            Sink::Stdout => {
+                line.push('\n');
+                // One write of a whole line: it cannot interleave with a log line. A closed
+                // stdout has nowhere to report to.
+                let _ = std::io::stdout().lock().write_all(line.as_bytes());
+            }
+            Sink::Capture(lines) => lines.lock().unwrap_or_else(|e| e.into_inner()).push(line),
+            Sink::Discard => {}
+        }
+    }
+}
+
+fn push_metric(line: &mut String, name: &str) {
+    line.push_str(r#"{"Name":""#);
+    line.push_str(name);
+    line.push_str(r#"","Unit":"Count"}"#);
+}
+
+/// `"name":"value",` for a code-chosen value (nothing to escape).
+fn push_member(line: &mut String, name: &str, value: &str) {
+    line.push('"');
+    line.push_str(name);
+    line.push_str(r#"":""#);
+    line.push_str(value);
+    line.push_str(r#"","#);
+}
+
+/// `"name":digit,`
+fn push_value(line: &mut String, name: &str, digit: char) {
+    line.push('"');
+    line.push_str(name);
+    line.push_str(r#"":"#);
+    line.push(digit);
+    line.push(',');
+}
+
+fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+impl AuthError {
+    /// How a request refused with this error ends, for metrics: [`Outcome::Unavailable`] when
+    /// the keys could not be loaded, else [`Outcome::Refused`] with the
+    /// [reason class](AuthError::reason_class).
+    pub fn outcome(&self) -> Outcome {
+        self.reason_class()
+            .map_or(Outcome::Unavailable, Outcome::Refused)
+    }
+}
+
+impl JwksCache {
+    /// Count each fetch in `metrics` (`JwksRefreshes`, `JwksRefreshFailures`).
+    pub fn with_metrics(self, metrics: Metrics) -> Self {
+        self.on_fetch(move |fetched| {
+            metrics.event(if fetched {
+                Event::JwksRefreshed
+            } else {
+                Event::JwksRefreshFailed
+            })
+        })
+    }
+}
+
+impl<T> SecretCache<T> {
+    /// Count each read of the secret in `metrics` (`SecretRefreshes`, `SecretRefreshFailures`;
+    /// a value that cannot be parsed is a failure).
+    pub fn with_metrics(self, metrics: Metrics) -> Self {
+        self.on_fetch(move |fetched| {
+            metrics.event(if fetched {
+                Event::SecretRefreshed
+            } else {
+                Event::SecretRefreshFailed
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::{Map, Value};
+
+    use super::*;
+
+    const T: u64 = 1_700_000_000_123;
+
+    fn namespace() -> MetricsNamespace {
+        MetricsNamespace::parse("ZendeskJwt/test-stack").unwrap()
+    }
+
+    /// What an EMF line declares: for each directive, its dimension sets and metric names.
+    #[derive(Debug, PartialEq)]
+    struct Declared {
+        directives: Vec<(Vec<Vec<String>>, Vec<String>)>,
+        /// Every top-level member except `_aws`.
+        members: BTreeMap<String, Value>,
+    }
+
+    /// Parse `line` and check it against the EMF specification: `_aws` with a millisecond
+    /// `Timestamp` and `CloudWatchMetrics`; each directive with the namespace, dimension sets of
+    /// 1 to 30 names and 1 to 100 metrics with a name and a unit; every dimension a top-level
+    /// string member and every metric a top-level number member.
+    fn parse_emf(line: &str) -> Declared {
+        assert!(!line.contains('\n'), "one line: {line}");
+        let root: Map<String, Value> = serde_json::from_str(line).expect("the line is JSON");
+        let aws = root["_aws"].as_object().expect("_aws is an object");
+        assert_eq!(
+            aws.len(),
+            2,
+            "_aws has Timestamp and CloudWatchMetrics only"
+        );
+        assert_eq!(aws["Timestamp"].as_u64(), Some(T), "Timestamp in ms");
+        let mut directives = Vec::new();
+        for directive in aws["CloudWatchMetrics"].as_array().expect("an array") {
+            let directive = directive.as_object().expect("a directive is an object");
+            assert_eq!(directive.len(), 3, "Namespace, Dimensions and Metrics only");
+            assert_eq!(directive["Namespace"], "ZendeskJwt/test-stack");
+            let mut sets = Vec::new();
+            for set in directive["Dimensions"]
+                .as_array()
+                .expect("an array of sets")
+            {
+                let set: Vec<String> = set
+                    .as_array()
+                    .expect("a dimension set is an array")
+                    .iter()
+                    .map(|d| d.as_str().expect("a dimension name").to_owned())
+                    .collect();
+                assert!((1..=30).contains(&set.len()));
+                for dimension in &set {
+                    assert!(DIMENSION_NAMES.contains(&dimension.as_str()));
+                    assert!(
+                        root[dimension].is_string(),
+                        "dimension {dimension} is a top-level string member"
+                    );
+                }
+                sets.push(set);
+            }
+            let metrics = directive["Metrics"]
+                .as_array()
+                .expect("an array of metrics");
+            assert!((1..=100).contains(&metrics.len()));
+            let mut names = Vec::new();
+            for metric in metrics {
+                let name = metric["Name"].as_str().expect("a metric name");
+                assert!(METRIC_NAMES.contains(&name), "{name} is in METRIC_NAMES");
+                assert_eq!(metric["Unit"], "Count");
+                assert!(
+                    root[name].is_number(),
+                    "metric {name} is a top-level number member"
+                );
+                names.push(name.to_owned());
+            }
+            directives.push((sets, names));
+        }
+        assert!(!directives.is_empty());
+        let members = root.into_iter().filter(|(k, _)| k != "_aws").collect();
+        Declared {
+            directives,
+            members,
+        }
+    }
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn members(pairs: &[(&str, Value)]) -> BTreeMap<String, Value> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
+    }
+
+    fn request_metrics() -> Vec<String> {
+        strings(&REQUEST_METRICS)
+    }
+
+    #[test]
+    fn an_accepted_request_counts_one_request_and_one_acceptance() {
+        let (metrics, _) = Metrics::capture(namespace(), Function::Sidebar);
+        let declared = parse_emf(&metrics.request_line(Outcome::Accepted, T));
+        assert_eq!(
+            declared,
+            Declared {
+                directives: vec![(vec![strings(&["Function"])], request_metrics())],
+                members: members(&[
+                    ("Function", "sidebar".into()),
+                    ("Outcome", "accepted".into()),
+                    ("Requests", 1.into()),
+                    ("Accepted", 1.into()),
+                    ("Refused", 0.into()),
+                    ("ClientErrors", 0.into()),
+                    ("Unavailable", 0.into()),
+                ]),
+            }
+        );
+    }
+
+    #[test]
+    fn a_refused_request_is_also_counted_by_its_reason() {
+        let (metrics, _) = Metrics::capture(namespace(), Function::Todos);
+        let line = metrics.request_line(Outcome::Refused(RefusalReason::UnknownKid), T);
+        assert_eq!(
+            parse_emf(&line),
+            Declared {
+                directives: vec![
+                    (vec![strings(&["Function"])], request_metrics()),
+                    (
+                        vec![strings(&["Function", "Reason"])],
+                        strings(&["Refused"])
+                    ),
+                ],
+                members: members(&[
+                    ("Function", "todos".into()),
+                    ("Outcome", "refused".into()),
+                    ("Reason", "unknown_kid".into()),
+                    ("Requests", 1.into()),
+                    ("Accepted", 0.into()),
+                    ("Refused", 1.into()),
+                    ("ClientErrors", 0.into()),
+                    ("Unavailable", 0.into()),
+                ]),
+            }
+        );
+    }
+
+    #[test]
+    fn a_limit_refusal_is_a_client_error_and_counted_as_such() {
+        let (metrics, _) = Metrics::capture(namespace(), Function::Todos);
+        let declared = parse_emf(&metrics.request_line(Outcome::LimitReached, T));
+        let mut names = request_metrics();
+        names.push("LimitReached".into());
+        assert_eq!(
+            declared.directives,
+            vec![(vec![strings(&["Function"])], names)]
+        );
+        assert_eq!(declared.members["ClientErrors"], 1);
+        assert_eq!(declared.members["LimitReached"], 1);
+        assert_eq!(declared.members["Accepted"], 0);
+        assert_eq!(declared.members["Outcome"], "limit_reached");
+    }
+
+    #[test]
+    fn every_outcome_counts_exactly_one_request_under_exactly_one_outcome() {
+        let mut outcomes = vec![
+            Outcome::Accepted,
+            Outcome::ClientError,
+            Outcome::LimitReached,
+            Outcome::Unavailable,
+        ];
+        outcomes.extend(RefusalReason::ALL.map(Outcome::Refused));
+        for function in Function::ALL {
+            let (metrics, _) = Metrics::capture(namespace(), function);
+            for outcome in &outcomes {
+                let declared = parse_emf(&metrics.request_line(*outcome, T));
+                let m = &declared.members;
+                assert_eq!(m["Requests"], 1, "{outcome:?}");
+                let counted: u64 = ["Accepted", "Refused", "ClientErrors", "Unavailable"]
+                    .iter()
+                    .map(|name| m[*name].as_u64().unwrap())
+                    .sum();
+                assert_eq!(counted, 1, "{outcome:?} counted once");
+                assert_eq!(m["Function"], function.name());
+                // Dimension values come from the fixed sets only.
+                let reasons: Vec<&str> = RefusalReason::ALL.iter().map(|r| r.name()).collect();
+                if let Some(reason) = m.get("Reason") {
+                    assert!(reasons.contains(&reason.as_str().unwrap()));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_event_is_one_metric_under_the_function() {
+        let expected = [
+            (Event::JwksRefreshed, "JwksRefreshes"),
+            (Event::JwksRefreshFailed, "JwksRefreshFailures"),
+            (Event::SecretRefreshed, "SecretRefreshes"),
+            (Event::SecretRefreshFailed, "SecretRefreshFailures"),
+        ];
+        let (metrics, _) = Metrics::capture(namespace(), Function::SdkExchange);
+        for (event, name) in expected {
+            let declared = parse_emf(&metrics.event_line(event, T));
+            assert_eq!(
+                declared,
+                Declared {
+                    directives: vec![(vec![strings(&["Function"])], strings(&[name]))],
+                    members: members(&[("Function", "sdk-exchange".into()), (name, 1.into())]),
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn dimension_values_are_distinct_names_of_the_fixed_sets() {
+        let functions: Vec<&str> = Function::ALL.iter().map(|f| f.name()).collect();
+        assert_eq!(functions, ["sidebar", "todos", "sdk-exchange"]);
+        let mut reasons: Vec<&str> = RefusalReason::ALL.iter().map(|r| r.name()).collect();
+        assert!(
+            reasons
+                .iter()
+                .all(|r| r.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        );
+        reasons.sort();
+        reasons.dedup();
+        assert_eq!(reasons.len(), RefusalReason::ALL.len());
+    }
+
+    #[test]
+    fn captured_lines_are_the_written_lines_and_disabled_metrics_write_none() {
+        let (metrics, capture) = Metrics::capture(namespace(), Function::Sidebar);
+        metrics.request(Outcome::Refused(RefusalReason::Expired));
+        metrics.event(Event::SecretRefreshed);
+        let lines = capture.take();
+        assert_eq!(lines.len(), 2);
+        let first: Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(first["Reason"], "expired");
+        let now = now_millis();
+        let stamp = first["_aws"]["Timestamp"].as_u64().unwrap();
+        assert!(now >= stamp && now - stamp < 60_000, "stamped now");
+        let second: Value = serde_json::from_str(&lines[1]).unwrap();
+        assert_eq!(second["SecretRefreshes"], 1);
+        assert!(capture.lines().is_empty(), "taken");
+
+        let disabled = Metrics::disabled(Function::Sidebar);
+        disabled.request(Outcome::Accepted);
+        disabled.event(Event::JwksRefreshFailed);
+        assert!(capture.lines().is_empty());
+    }
+
+    #[test]
+    fn the_namespace_is_read_from_metrics_namespace_and_a_bad_one_stops_the_start() {
+        let read = |value: &str| {
+            let vars = vec![("METRICS_NAMESPACE", value.to_owned())];
+            crate::lambda::env::Reader::new(&vars).metrics_namespace()
+        };
+        assert_eq!(read("ZendeskJwt/prod").unwrap().as_str(), "ZendeskJwt/prod");
+        assert_eq!(
+            read(" ").unwrap().as_str(),
+            DEFAULT_NAMESPACE,
+            "blank is unset"
+        );
+        let error = read("AWS/Lambda").unwrap_err();
+        assert_eq!(error.name, "METRICS_NAMESPACE");
+        assert!(error.problem.contains("reserved"), "{error}");
+    }
+
+    #[test]
+    fn a_namespace_is_checked_against_cloudwatch_rules() {
+        assert_eq!(MetricsNamespace::default().as_str(), "ZendeskJwt");
+        for good in ["ZendeskJwt/prod-stack", "a", "Team.Zendesk_JWT #1:eu"] {
+            assert_eq!(MetricsNamespace::parse(good).unwrap().as_str(), good);
+        }
+        let long = "n".repeat(256);
+        for bad in [
+            "",
+            "AWS/Lambda",
+            "quote\"d",
+            "back\\slash",
+            "tab\t",
+            "é",
+            long.as_str(),
+        ] {
+            assert!(MetricsNamespace::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[tokio::test]
+    async fn each_read_of_a_secret_is_counted_and_a_bad_value_as_a_failure() {
+        use super::super::aws::Aws;
+        use super::super::secrets::{SecretLocation, SecretTimes};
+        use secrecy::{ExposeSecret, SecretString};
+        fn parse_len(text: &SecretString) -> Result<usize, String> {
+            Ok(text.expose_secret().len())
+        }
+        fn refuse(_: &SecretString) -> Result<usize, String> {
+            Err("a redacted copy".into())
+        }
+        let no_aws: Vec<(&str, String)> = vec![];
+        let times = SecretTimes {
+            ttl: std::time::Duration::ZERO,
+            retry: std::time::Duration::ZERO,
+        };
+        let (metrics, lines) = Metrics::capture(MetricsNamespace::default(), Function::Sidebar);
+        let inline = SecretLocation::Inline("abcdef".into());
+        let cache = SecretCache::new(&inline, &Aws::from_vars(&no_aws), times, parse_len)
+            .unwrap()
+            .with_metrics(metrics.clone());
+        cache.get().await.unwrap();
+        cache.get().await.unwrap();
+        let counted = lines.take();
+        assert_eq!(
+            counted.len(),
+            1,
+            "an inline value is read once: {counted:?}"
+        );
+        assert!(
+            counted[0].contains(r#""SecretRefreshes":1"#),
+            "{}",
+            counted[0]
+        );
+
+        let unset = SecretLocation::Inline("unset".into());
+        let cache = SecretCache::new(&unset, &Aws::from_vars(&no_aws), times, refuse)
+            .unwrap()
+            .with_metrics(metrics);
+        assert!(cache.get().await.is_err());
+        let counted = lines.take();
+        assert_eq!(counted.len(), 1, "{counted:?}");
+        assert!(
+            counted[0].contains(r#""SecretRefreshFailures":1"#),
+            "{}",
+            counted[0]
+        );
+        assert!(!counted[0].contains("unset"), "never the value");
+    }
+}
