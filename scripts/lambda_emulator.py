@@ -18,7 +18,7 @@ machine, ARM64_RUNNER (the qemu command prefix).
     lambda_emulator.py invoke FUNCTION EVENT [--arm64] [--env-vars FILE] [--build-dir DIR]
                               [--bootstrap FILE] [--parameter-overrides NAME=VALUE ...]
     lambda_emulator.py check --fixtures FILE --events DIR --env-vars FILE --build-dir DIR [--arm64]
-    lambda_emulator.py glibc --max 2.34 [--build-dir DIR] [BOOTSTRAP...]
+    lambda_emulator.py glibc --max 2.34 BOOTSTRAP...
     lambda_emulator.py cold-start NAME BOOTSTRAP EVENT [RUNS]
 """
 
@@ -438,13 +438,8 @@ def command_check(args):
 
 def command_glibc(args):
     limit = tuple(int(part) for part in args.max.split("."))
-    bootstraps = list(args.bootstraps)
-    if args.build_dir:
-        bootstraps += [str(Path(args.build_dir) / f.name / "bootstrap") for f in Template().functions()]
-    if not bootstraps:
-        fail("no bootstrap to check: pass --build-dir DIR or files")
     bad = []
-    for bootstrap in bootstraps:
+    for bootstrap in args.bootstraps:
         if not Path(bootstrap).is_file():
             fail(f"no bootstrap at {bootstrap}: run sam build first")
         listing = subprocess.run(["readelf", "--dyn-syms", "--wide", bootstrap],
@@ -500,7 +495,7 @@ def command_cold_start(args):
         first.append(float(next(m.group(2) for line in lines if (m := INVOKE_DONE.search(line)))))
         warm.append(float([m.group(2) for line in lines if (m := REPORT.match(line))][1]))
     print(f"{args.name} under AWS's Lambda emulator: {args.runs} fresh processes of {args.bootstrap}")
-    print(f"statuses of the invocations: {sorted(set(map(str, statuses)))}")
+    print(f"statuses of the invocations: {json.dumps(sorted(set(map(str, statuses))))}")
     for name, values in (("init (INIT REPORT)", init), ("first invocation (RTDONE)", first),
                          ("warm invocation (REPORT)", warm)):
         values.sort()
@@ -532,8 +527,7 @@ def main():
 
     glibc = commands.add_parser("glibc", help="fail on a glibc symbol version newer than --max")
     glibc.add_argument("--max", required=True)
-    glibc.add_argument("--build-dir", help="check every template function's bootstrap in this sam build dir")
-    glibc.add_argument("bootstraps", nargs="*")
+    glibc.add_argument("bootstraps", nargs="+")
     glibc.set_defaults(run=command_glibc)
 
     cold = commands.add_parser("cold-start", help="init and invocation times under the emulator")
