@@ -188,7 +188,7 @@ apt_install() {
   local why=$1; shift
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing $* for $why (apt-get)"
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null \
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null \
       || die "could not install $* for $why; install them (apt-get install $*)"
   else
     die "$why needs $*: install them (apt-get install $*)"
