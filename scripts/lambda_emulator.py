@@ -16,7 +16,7 @@ and scripts/bench-cold-start do. They set LAMBDA_RIE (the emulator) and, for arm
 machine, ARM64_RUNNER (the qemu command prefix).
 
     lambda_emulator.py invoke FUNCTION EVENT [--arm64] [--env-vars FILE] [--build-dir DIR]
-                              [--bootstrap FILE] [--parameter-overrides NAME=VALUE ...]
+                              [--bootstrap FILE] [--parameter-overrides 'NAME=VALUE ...']
     lambda_emulator.py check --fixtures FILE --events DIR --env-vars FILE --build-dir DIR [--arm64]
     lambda_emulator.py glibc --max 2.34 BOOTSTRAP...
     lambda_emulator.py cold-start NAME BOOTSTRAP EVENT [RUNS]
@@ -507,14 +507,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    invoke = commands.add_parser("invoke", help="sam local invoke, without Docker")
+    invoke = commands.add_parser("invoke", help="sam local invoke, without Docker", prog="scripts/local-invoke")
     invoke.add_argument("function", help="logical id (TodosFunction) or package (todos)")
     invoke.add_argument("event", help="the event file, e.g. events/todos-list.json")
     invoke.add_argument("--arm64", action="store_true", help="run sam build's arm64 bootstrap under qemu")
-    invoke.add_argument("--env-vars", default=str(REPO / "events" / "env.json"))
-    invoke.add_argument("--build-dir", default=str(REPO / ".aws-sam" / "build"))
-    invoke.add_argument("--bootstrap", help="run this bootstrap instead of building one")
-    invoke.add_argument("--parameter-overrides", nargs="*", default=[], metavar="NAME=VALUE")
+    invoke.add_argument("--env-vars", default=str(REPO / "events" / "env.json"), metavar="FILE",
+                        help="as sam local invoke --env-vars (default events/env.json)")
+    invoke.add_argument("--build-dir", default=str(REPO / ".aws-sam" / "build"), metavar="DIR",
+                        help="sam build's output, for --arm64 (default .aws-sam/build)")
+    invoke.add_argument("--bootstrap", metavar="FILE", help="run this bootstrap instead of building one")
+    invoke.add_argument("--parameter-overrides", action="append", default=[], metavar="'NAME=VALUE ...'",
+                        help="template parameters, as sam local invoke (e.g. LogLevel=DEBUG)")
     invoke.set_defaults(run=command_invoke)
 
     check = commands.add_parser("check", help="every fixture through each built bootstrap")
@@ -538,9 +541,11 @@ def main():
     cold.set_defaults(run=command_cold_start)
 
     args = parser.parse_args()
-    for value in getattr(args, "parameter_overrides", []):
-        if "=" not in value:
-            parser.error(f"--parameter-overrides takes NAME=VALUE, not {value!r}")
+    if hasattr(args, "parameter_overrides"):
+        args.parameter_overrides = [pair for value in args.parameter_overrides for pair in value.split()]
+        for pair in args.parameter_overrides:
+            if "=" not in pair:
+                invoke.error(f"--parameter-overrides takes NAME=VALUE pairs, not {pair!r}")
     args.run(args)
 
 
