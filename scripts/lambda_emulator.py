@@ -229,14 +229,14 @@ class Template:
     def function(self, name):
         """A function by logical id (`TodosFunction`) or package (`todos`, the SAM Binary)."""
         for function in self.functions():
-            binary = (function.metadata or {}).get("BuildProperties", {}).get("Binary")
-            if name in (function.name, binary):
+            if name in (function.name, self.binary(function)):
                 return function
         names = ", ".join(f"{f.name} ({self.binary(f)})" for f in self.functions())
         fail(f"no function {name!r} in template.yaml; functions: {names}")
 
     @staticmethod
     def binary(function):
+        """The package `sam build` builds for the function (its BuildProperties.Binary)."""
         return (function.metadata or {}).get("BuildProperties", {}).get("Binary")
 
     def environment(self, function):
