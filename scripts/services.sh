@@ -181,3 +181,50 @@ ensure_arm64_target() {
     rustup target add aarch64-unknown-linux-gnu >/dev/null || die "rustup target add aarch64-unknown-linux-gnu failed"
   fi
 }
+
+# Install Debian packages with apt-get when running as root; otherwise fail naming them.
+# $1: what they are for; the rest: the packages.
+apt_install() {
+  local why=$1; shift
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing $* for $why (apt-get)"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null \
+      || die "could not install $* for $why; install them (apt-get install $*)"
+  else
+    die "$why needs $*: install them (apt-get install $*)"
+  fi
+}
+
+# AWS's Lambda Runtime Interface Emulator for this machine, as the SAM CLI ships it (the program
+# `sam local invoke` runs inside its container). Call after use_sam; sets LAMBDA_RIE.
+use_lambda_emulator() {
+  local arch site
+  case "$(uname -m)" in
+    x86_64) arch=x86_64 ;;
+    aarch64 | arm64) arch=arm64 ;;
+    *) die "AWS's Lambda emulator runs on x86_64 or arm64 machines, not $(uname -m)" ;;
+  esac
+  site=$(dirname "$(command -v sam)")/..
+  LAMBDA_RIE=$(ls "$site"/lib/python3*/site-packages/samcli/local/rapid/aws-lambda-rie-$arch 2>/dev/null | head -n 1)
+  [ -x "$LAMBDA_RIE" ] || die "the SAM CLI in $site ships no aws-lambda-rie-$arch (samcli/local/rapid)"
+  LAMBDA_RIE=$(realpath "$LAMBDA_RIE")
+  # The SAM CLI's own interpreter: the emulator scripts read the template with samcli itself.
+  SAM_PYTHON=$(dirname "$(command -v sam)")/python3
+}
+
+# How to run an arm64 (Lambda) binary on this machine: nothing on arm64; elsewhere qemu-user
+# with Debian's arm64 glibc, installed when missing. Sets ARM64_RUNNER (a command prefix).
+ensure_arm64_runner() {
+  case "$(uname -m)" in
+    aarch64 | arm64) ARM64_RUNNER=""; return 0 ;;
+  esac
+  local sysroot=/usr/aarch64-linux-gnu missing=()
+  command -v qemu-aarch64 >/dev/null 2>&1 || missing+=(qemu-user)
+  [ -e "$sysroot/lib/ld-linux-aarch64.so.1" ] || missing+=(libc6-arm64-cross)
+  if [ ${#missing[@]} -gt 0 ]; then
+    apt_install "running the arm64 bootstraps" "${missing[@]}"
+  fi
+  command -v qemu-aarch64 >/dev/null 2>&1 || die "qemu-aarch64 is missing after installing qemu-user"
+  [ -e "$sysroot/lib/ld-linux-aarch64.so.1" ] || die "$sysroot has no arm64 glibc after installing libc6-arm64-cross"
+  ARM64_RUNNER="$(command -v qemu-aarch64) -L $sysroot"
+}
