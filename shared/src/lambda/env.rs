@@ -143,6 +143,11 @@ impl<'a> Reader<'a> {
 pub fn key_url(name: &'static str, value: String) -> Result<String, ConfigError> {
     let parsed = url::Url::parse(&value)
         .map_err(|e| ConfigError::new(name, format!("{value:?} is not a URL: {e}")))?;
+    // The URL parser reads `https:///keys.json` as the host `keys.json`; the value is used as
+    // written, so it must name its host right after `//`.
+    let names_host = value
+        .split_once("://")
+        .is_some_and(|(_, rest)| !rest.is_empty() && !rest.starts_with('/'));
     let local = match parsed.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -152,8 +157,8 @@ pub fn key_url(name: &'static str, value: String) -> Result<String, ConfigError>
         None => false,
     };
     match parsed.scheme() {
-        "https" if parsed.host().is_some() => Ok(value),
-        "http" if local => Ok(value),
+        "https" if names_host && parsed.host().is_some() => Ok(value),
+        "http" if names_host && local => Ok(value),
         _ => Err(ConfigError::new(
             name,
             format!(
@@ -253,6 +258,7 @@ mod tests {
             "http://192.168.1.1/jwks.json",
             "file:///etc/jwks.json",
             "https:///jwks.json",
+            "http:///localhost/jwks.json",
             "jwks.json",
         ] {
             assert_eq!(key_url("K", bad.into()).unwrap_err().name, "K", "{bad}");
