@@ -14,4 +14,5 @@ mod one_request;
 mod properties;
 mod sdk_exchange;
 mod sidebar;
+mod sidebar_app;
 mod todos;
