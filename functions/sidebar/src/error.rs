@@ -26,6 +26,9 @@ pub enum SidebarError {
     MissingToken,
     /// 400: the page URL lacks `origin` or `app_guid` (or one is empty).
     MissingPageParameters,
+    /// 400: the `app_guid` is longer than any Zendesk makes (checked when sessions are on: the
+    /// session is bound to it).
+    AppGuidTooLong,
     /// 401: the token is invalid, whatever the reason (the reason is logged at debug level).
     NotSignedIn,
     /// 403: the token is valid, but its installation is not one this deployment serves (table
@@ -45,7 +48,8 @@ impl SidebarError {
             SidebarError::NotAForm
             | SidebarError::MalformedForm
             | SidebarError::MissingToken
-            | SidebarError::MissingPageParameters => StatusCode::BAD_REQUEST,
+            | SidebarError::MissingPageParameters
+            | SidebarError::AppGuidTooLong => StatusCode::BAD_REQUEST,
             SidebarError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             SidebarError::NotSignedIn => StatusCode::UNAUTHORIZED,
             SidebarError::NotEnabled(_) => StatusCode::FORBIDDEN,
@@ -76,6 +80,10 @@ impl SidebarError {
             SidebarError::MissingPageParameters => (
                 "Bad request",
                 "The page address lacks the origin and app_guid parameters Zendesk adds.",
+            ),
+            SidebarError::AppGuidTooLong => (
+                "Bad request",
+                "The page address's app_guid is longer than any Zendesk makes (256 characters at most).",
             ),
             SidebarError::NotSignedIn => (
                 "Not signed in",

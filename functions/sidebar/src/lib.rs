@@ -155,7 +155,7 @@ impl Sidebar {
             return Err(SidebarError::MissingPageParameters);
         };
         if self.api.is_some() && app_guid.len() > MAX_APP_GUID_BYTES {
-            return Err(SidebarError::MissingPageParameters);
+            return Err(SidebarError::AppGuidTooLong);
         }
         let unavailable = |error: &dyn std::fmt::Display, what: &str| {
             tracing::error!(%error, "{what} is unavailable");
