@@ -4,7 +4,7 @@
 // SDK (bundled here, served at the CDN address) and gets the ticket through it.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { API_URL, assertServerIsUp, launchBrowser, screenshot } from '../lib/harness.mjs';
+import { API_URL, assertServerIsUp, launchBrowser, newUserId, screenshot } from '../lib/harness.mjs';
 import { bundleZafSdk } from '../lib/zaf-sdk.mjs';
 import { TICKET, ZENDESK_ORIGIN, openInZendesk } from '../lib/zendesk-frame.mjs';
 
@@ -36,6 +36,15 @@ async function eventually(check, ms = 3000) {
     if (Date.now() > deadline) return false;
   }
   return true;
+}
+
+/** The note field once the page has read the ticket's note (it is disabled until then). */
+async function loadedNote(frame) {
+  await frame.waitForFunction(() => {
+    const field = document.getElementById('note');
+    return field && !field.disabled;
+  }, null, { timeout: 10000 });
+  return frame.locator('#note');
 }
 
 /** The SDK's messages to Zendesk, by kind: the event key, or the request name. */
@@ -93,10 +102,13 @@ describe('ticket sidebar app in a Zendesk frame, under the real ZAF SDK', () => 
     const messages = await app.messages();
     assert.deepEqual(kinds(messages), ['iframe.handshake', 'iframe.on:context.updated', 'invoke', 'get']);
     assert.ok(messages.every((message) => message.appGuid === tokens.app_guid), JSON.stringify(messages));
-    assert.deepEqual(messages[2].params, { resize: [{ width: '100%', height: '160px' }] });
+    // The development environment has sessions on: the page is taller, for the ticket's note.
+    assert.deepEqual(messages[2].params, { resize: [{ width: '100%', height: '400px' }] });
     assert.deepEqual(messages[3].params, ['ticket.id', 'ticket.subject', 'ticket.status', 'ticket.requester']);
     const box = await app.page.locator('iframe[name="app_frame"]').boundingBox();
-    assert.equal(box.height, 160, 'Zendesk resized the sidebar as the app asked');
+    assert.equal(box.height, 400, 'Zendesk resized the sidebar as the app asked');
+    await loadedNote(frame);
+    assert.equal(await frame.locator('#note-status').textContent(), '');
 
     assert.deepEqual(app.seen.dialogs, []);
     assert.deepEqual(app.seen.errors, []);
@@ -104,6 +116,82 @@ describe('ticket sidebar app in a Zendesk frame, under the real ZAF SDK', () => 
     assert.equal(await app.page.title(), 'Ticket #4321 (stand-in for Zendesk)');
     await screenshot(app.page, 'sidebar-in-zendesk-frame');
     await app.context.close();
+  });
+
+  it('saves the ticket\'s note through the app\'s API and shows it after a reload', async () => {
+    // A ticket no other test uses; the ticket id is the one the SDK's get answers.
+    const ticket = { ...TICKET, 'ticket.id': newUserId() };
+    const notePath = `/sidebar/api/tickets/${ticket['ticket.id']}/note`;
+    const first = await openInZendesk(browser, { sdk, token: tokens.valid, appGuid: tokens.app_guid, ticket });
+    assert.equal(first.response.status(), 200);
+    const field = await loadedNote(first.appFrame);
+    assert.equal(await field.inputValue(), '', 'a ticket without a note');
+
+    const note = 'Call back on Monday.\n<img src=x onerror="document.title=\'pwned\'"> & <b>not bold</b>';
+    await field.fill(note);
+    const [put] = await Promise.all([
+      first.page.waitForRequest((r) => r.method() === 'PUT' && new URL(r.url()).pathname === notePath),
+      first.appFrame.getByRole('button', { name: 'Save note' }).click(),
+    ]);
+    await first.appFrame.locator('#note-status', { hasText: 'Saved.' }).waitFor();
+    // The call went to the page's own origin with the session as a bearer token and the page's
+    // app_guid; no cookie, and the note as JSON with the version it replaces.
+    assert.equal(new URL(put.url()).origin, API_URL);
+    const headers = await put.allHeaders();
+    assert.match(headers.authorization, /^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
+    assert.equal(headers['x-app-guid'], encodeURIComponent(tokens.app_guid));
+    assert.equal(headers.cookie, undefined);
+    assert.deepEqual(put.postDataJSON(), { note, version: 0 });
+    assert.deepEqual(first.seen.errors, []);
+    assert.deepEqual(cspViolations(first.seen), []);
+    await screenshot(first.page, 'sidebar-note-saved');
+    await first.context.close();
+
+    // Zendesk opens the app again (a new signed POST, a new session): the note is there, as text.
+    const again = await openInZendesk(browser, { sdk, token: tokens.valid, appGuid: tokens.app_guid, ticket });
+    const reloaded = await loadedNote(again.appFrame);
+    assert.equal(await reloaded.inputValue(), note);
+    assert.equal(await again.appFrame.locator('img, b').count(), 0, 'the note stays text');
+    assert.notEqual(await again.appFrame.evaluate(() => document.title), 'pwned');
+    assert.equal((await shownTicket(again.appFrame)).id, `#${ticket['ticket.id']}`);
+    assert.deepEqual(again.seen.errors, []);
+    assert.deepEqual(cspViolations(again.seen), []);
+    await screenshot(again.page, 'sidebar-note-after-reload');
+    await again.context.close();
+
+    // Another ticket has its own note.
+    const other = await openInZendesk(browser, {
+      sdk, token: tokens.valid, appGuid: tokens.app_guid, ticket: { ...ticket, 'ticket.id': ticket['ticket.id'] + 1 },
+    });
+    assert.equal(await (await loadedNote(other.appFrame)).inputValue(), '');
+    await other.context.close();
+  });
+
+  it('keeps an agent\'s text when someone else saved the note meanwhile, and saves it on request', async () => {
+    const ticket = { ...TICKET, 'ticket.id': newUserId() };
+    // Two agents open the same ticket's note.
+    const ann = await openInZendesk(browser, { sdk, token: tokens.valid, appGuid: tokens.app_guid, ticket });
+    const bob = await openInZendesk(browser, { sdk, token: tokens.valid, appGuid: tokens.app_guid, ticket });
+    const annNote = await loadedNote(ann.appFrame);
+    const bobNote = await loadedNote(bob.appFrame);
+    await annNote.fill('Ann: refund approved');
+    await ann.appFrame.getByRole('button', { name: 'Save note' }).click();
+    await ann.appFrame.locator('#note-status', { hasText: 'Saved.' }).waitFor();
+    // Bob saves over the version he read: refused, his text kept, and he is told so.
+    await bobNote.fill('Bob: waiting for the customer');
+    await bob.appFrame.getByRole('button', { name: 'Save note' }).click();
+    await bob.appFrame.getByText('Someone else saved this note meanwhile. Save again to replace their text with yours.').waitFor();
+    assert.equal(await bobNote.inputValue(), 'Bob: waiting for the customer');
+    await screenshot(bob.page, 'sidebar-note-conflict');
+    // Saving again replaces Ann's text with his.
+    await bob.appFrame.getByRole('button', { name: 'Save note' }).click();
+    await bob.appFrame.locator('#note-status', { hasText: 'Saved.' }).waitFor();
+    await ann.context.close();
+    await bob.context.close();
+    const again = await openInZendesk(browser, { sdk, token: tokens.valid, appGuid: tokens.app_guid, ticket });
+    assert.equal(await (await loadedNote(again.appFrame)).inputValue(), 'Bob: waiting for the customer');
+    assert.deepEqual(again.seen.errors, []);
+    await again.context.close();
   });
 
   it('writes a hostile app_guid into the page as text, and still works', async () => {
@@ -119,6 +207,9 @@ describe('ticket sidebar app in a Zendesk frame, under the real ZAF SDK', () => 
     const [call] = await app.initCalls();
     assert.equal(new URLSearchParams(call.search).get('app_guid'), appGuid);
     assert.ok((await app.messages()).every((message) => message.appGuid === appGuid));
+    // The session is bound to this app_guid, which the page sends encoded: the note loads.
+    await loadedNote(frame);
+    assert.equal(await frame.locator('#note-status').textContent(), '');
     assert.deepEqual(app.seen.errors, []);
     assert.deepEqual(cspViolations(app.seen), []);
     await app.context.close();
@@ -186,7 +277,7 @@ describe('ticket sidebar app in a Zendesk frame, under the real ZAF SDK', () => 
     }
   });
 
-  it('never reaches the SDK after an unsigned, forged or expired POST', async () => {
+  it('never reaches the SDK after an unsigned, forged or expired POST, or one of an installation that is not enabled', async () => {
     const valid = await openInZendesk(browser, { sdk, token: tokens.valid, appGuid: tokens.app_guid });
     await valid.appFrame.getByText(VERIFIED).waitFor();
     assert.equal(valid.sdkRequests.length, 1);
@@ -196,6 +287,7 @@ describe('ticket sidebar app in a Zendesk frame, under the real ZAF SDK', () => 
       ['unsigned', null, 400, 'Missing token'],
       ['forged', tokens.forged, 401, 'Not signed in'],
       ['expired', tokens.expired, 401, 'Not signed in'],
+      ['not enabled', tokens.not_enabled, 403, 'App not enabled'],
     ]) {
       const app = await openInZendesk(browser, { sdk, token, appGuid: tokens.app_guid });
       assert.equal(app.response.status(), status, name);
@@ -209,7 +301,7 @@ describe('ticket sidebar app in a Zendesk frame, under the real ZAF SDK', () => 
       assert.equal(await frame.evaluate(() => typeof window.ZAFClient), 'undefined', name);
       assert.deepEqual(await app.messages(), [], `${name}: the frame talked to Zendesk`);
       assert.deepEqual(app.seen.errors, []);
-      await screenshot(app.page, `sidebar-in-zendesk-frame-${name}`);
+      await screenshot(app.page, `sidebar-in-zendesk-frame-${name.replace(' ', '-')}`);
       await app.context.close();
     }
   });

@@ -64,6 +64,9 @@ describe('ticket sidebar app, opened whole from the harness launcher (SDK stand-
       appGuid: '00000000-0000-4000-8000-000000000001',
       invoked: ['resize'],
     });
+    // The development environment has sessions on: the ticket's note is read from the app's API.
+    await page.waitForFunction(() => document.getElementById('note')?.disabled === false);
+    assert.equal(await page.locator('#note-status').textContent(), '');
     assert.deepEqual(seen.dialogs, []);
     assert.deepEqual(seen.errors, []);
     assert.deepEqual(cspViolations(seen), []);
@@ -87,6 +90,7 @@ describe('ticket sidebar app, opened whole from the harness launcher (SDK stand-
     ['Open with a token signed by another key (401)', 401, 'Not signed in', 'sidebar-error-forged'],
     ['Open with an expired token (401)', 401, 'Not signed in', 'sidebar-error-expired'],
     ['Open without a token (400)', 400, 'Missing token', 'sidebar-error-missing-token'],
+    ['Open for an installation that is not enabled (403)', 403, 'App not enabled', 'sidebar-error-not-enabled'],
   ]) {
     it(`shows the error page for a bad signed POST: ${button}`, async () => {
       const { context, page, seen } = await openPage(browser);

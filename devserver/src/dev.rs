@@ -1,6 +1,7 @@
-//! The development environment: keys, JWKS, SDK secret and demo user token kept in a local
-//! folder (`.dev/`, ignored by git), the configuration that trusts exactly those keys, and the
-//! provisioning of DynamoDB Local and moto's Secrets Manager with them.
+//! The development environment: keys, JWKS, SDK secret, sidebar session key and demo user token
+//! kept in a local folder (`.dev/`, ignored by git), the configuration that trusts exactly those
+//! keys, and the provisioning of DynamoDB Local and moto's Secrets Manager with them (tables,
+//! secrets, the development app installation's record).
 
 use std::path::{Path, PathBuf};
 
@@ -8,6 +9,9 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType, TimeToLiveSpecification,
 };
+use sidebar::admin::{AdminError, InstallationAdmin};
+use sidebar::store::{self, InstallationRecord};
+use zendesk_jwt::ZafInstallation;
 
 use crate::devkeys::{self, DevKey};
 
@@ -25,12 +29,20 @@ pub const USER_TOKENS_TABLE: &str = "zendesk-dev-user-tokens";
 pub const ZAF_SECRET_ID: &str = "zendesk-dev/zaf-public-key";
 /// The Secrets Manager id of the development SDK shared secret.
 pub const SDK_SECRET_ID: &str = "zendesk-dev/sdk-shared-secret";
+/// The development sidebar table (installations, notes).
+pub const SIDEBAR_TABLE: &str = "zendesk-dev-sidebar";
+/// The Secrets Manager id of the development sidebar session key.
+pub const SESSION_KEY_SECRET_ID: &str = "zendesk-dev/sidebar-session-key";
+/// The display name of the development app installation's record.
+pub const INSTALLATION_NAME: &str = "Development";
 /// Where the local server listens.
 pub const LOCAL_ORIGIN: &str = "http://127.0.0.1:3000";
 /// The `iss` of development identity-provider tokens (`USER_TOKEN_RESOLVER=identity-provider`).
 pub const IDP_ISSUER: &str = "https://idp.example.dev/";
 /// The `aud` of development identity-provider tokens.
 pub const IDP_AUDIENCE: &str = "zendesk-sdk";
+/// The Zendesk user (`sub`) of development ZAF tokens, and so of development sessions.
+pub const DEV_AGENT: &str = "1900000000001";
 
 /// The development keys and secrets, loaded from (or first created in) a folder.
 pub struct DevEnvironment {
@@ -42,6 +54,8 @@ pub struct DevEnvironment {
     pub help_center: DevKey,
     /// The development SDK shared secret.
     pub sdk_secret: String,
+    /// The development sidebar session key (64 hex characters).
+    pub session_key: String,
     /// A user token registered for the demo user by [`DevEnvironment::provision`].
     pub demo_user_token: String,
 }
@@ -90,6 +104,7 @@ impl DevEnvironment {
         let sdk_secret = read_or_create(&dir.join("sdk-shared-secret"), || {
             format!("dev-only-{}", random_hex(24))
         })?;
+        let session_key = read_or_create(&dir.join("sidebar-session-key"), || random_hex(32))?;
         let demo_user_token = read_or_create(&dir.join("demo-user-token"), || {
             format!("demo-{}", random_hex(24))
         })?;
@@ -98,6 +113,7 @@ impl DevEnvironment {
             zaf,
             help_center,
             sdk_secret: sdk_secret.trim().to_owned(),
+            session_key: session_key.trim().to_owned(),
             demo_user_token: demo_user_token.trim().to_owned(),
         };
         std::fs::write(env.dir.join("jwks.json"), env.jwks())?;
@@ -111,11 +127,36 @@ impl DevEnvironment {
 
     /// A ZAF signed-URL token for the development app installation.
     pub fn zaf_token(&self, ttl_seconds: i64) -> String {
+        self.zaf_token_for(INSTALLATION_ID, ttl_seconds)
+    }
+
+    /// A ZAF signed-URL token for another installation of the development app, in the
+    /// development account (installations other than [`INSTALLATION_ID`] are not in the table).
+    pub fn zaf_token_for(&self, installation_id: u64, ttl_seconds: i64) -> String {
         self.zaf.sign(&devkeys::zaf_claims(
             SUBDOMAIN,
-            INSTALLATION_ID,
+            installation_id,
             ttl_seconds,
         ))
+    }
+
+    /// The development app installation.
+    pub fn installation() -> ZafInstallation {
+        ZafInstallation::new(SUBDOMAIN, INSTALLATION_ID)
+    }
+
+    /// A session for the sidebar's API, as the start page of the development installation
+    /// carries it, for `app_guid`, valid for `ttl_seconds` (negative: already expired).
+    pub fn session(&self, app_guid: &str, ttl_seconds: i64) -> String {
+        let session = zendesk_jwt::Session {
+            installation: Self::installation(),
+            app_guid: app_guid.to_owned(),
+            user: Some(DEV_AGENT.to_owned()),
+            exp: devkeys::now().saturating_add(ttl_seconds).max(0) as u64,
+        };
+        let key = zendesk_jwt::SessionKey::new(self.session_key.as_bytes())
+            .expect("the development session key is 64 characters");
+        session.sign(&key)
     }
 
     /// A help center JWT for `user_id`.
@@ -142,11 +183,15 @@ impl DevEnvironment {
 
     /// The development configuration of all three functions, as environment variables. Secrets
     /// are read from (moto's) Secrets Manager, as in production. `jwks_url` is where the
-    /// development JWKS is served.
+    /// development JWKS is served. The sidebar runs in table mode with sessions: the development
+    /// installation is enabled in its table (`ZENDESK_SUBDOMAIN`, which the to-do API needs,
+    /// limits it to the development account).
     pub fn variables(&self, jwks_url: &str) -> Vec<(&'static str, String)> {
         vec![
             ("ZENDESK_SUBDOMAIN", SUBDOMAIN.into()),
-            ("ZAF_APP_INSTALLATION_ID", INSTALLATION_ID.to_string()),
+            ("ZAF_INSTALLATIONS", "table".into()),
+            ("SIDEBAR_TABLE", SIDEBAR_TABLE.into()),
+            ("SESSION_KEY_SECRET_ID", SESSION_KEY_SECRET_ID.into()),
             ("ZAF_PUBLIC_KEY_SECRET_ID", ZAF_SECRET_ID.into()),
             ("TODOS_TABLE", TODOS_TABLE.into()),
             (
@@ -160,8 +205,9 @@ impl DevEnvironment {
         ]
     }
 
-    /// Create the tables and secrets (if missing), store the development key and secret, and
-    /// register the demo user token. Safe to run again.
+    /// Create the tables and secrets (if missing), store the development keys and secrets,
+    /// enable the development installation (unless its record exists: a developer may have
+    /// disabled it) and register the demo user token. Safe to run again.
     pub async fn provision(
         &self,
         dynamodb: &aws_sdk_dynamodb::Client,
@@ -169,6 +215,32 @@ impl DevEnvironment {
     ) -> Result<(), String> {
         create_table(dynamodb, TODOS_TABLE, "owner", None).await?;
         create_table(dynamodb, USER_TOKENS_TABLE, "token_hash", None).await?;
+        create_table(
+            dynamodb,
+            SIDEBAR_TABLE,
+            store::PARTITION_KEY,
+            Some(store::SORT_KEY),
+        )
+        .await?;
+        let added = InstallationAdmin::new(dynamodb.clone(), SIDEBAR_TABLE)
+            .add(
+                &Self::installation(),
+                &InstallationRecord {
+                    enabled: true,
+                    name: INSTALLATION_NAME.into(),
+                    settings:
+                        serde_json::json!({"greeting": "Hello from the development installation"})
+                            .as_object()
+                            .cloned()
+                            .unwrap_or_default(),
+                },
+            )
+            .await;
+        match added {
+            // A record that exists is kept: a developer may have disabled it on purpose.
+            Ok(()) | Err(AdminError::Exists(_)) => {}
+            Err(error) => return Err(error.to_string()),
+        }
         let ttl = dynamodb
             .update_time_to_live()
             .table_name(USER_TOKENS_TABLE)
@@ -187,6 +259,7 @@ impl DevEnvironment {
         }
         put_secret(secrets, ZAF_SECRET_ID, self.zaf.public_pem()).await?;
         put_secret(secrets, SDK_SECRET_ID, &self.sdk_secret).await?;
+        put_secret(secrets, SESSION_KEY_SECRET_ID, &self.session_key).await?;
         self.register_user_token(
             dynamodb,
             &self.demo_user_token,
@@ -243,8 +316,8 @@ impl DevEnvironment {
     }
 }
 
-/// Create an on-demand table with string partition key `pk` and optional numeric sort key
-/// `sk`; an existing table of that name is left as it is.
+/// Create an on-demand table with string partition key `pk` and optional string sort key `sk`;
+/// an existing table of that name is left as it is.
 pub async fn create_table(
     client: &aws_sdk_dynamodb::Client,
     name: &str,
@@ -273,7 +346,7 @@ pub async fn create_table(
         .key_schema(key(pk, KeyType::Hash));
     if let Some(sk) = sk {
         request = request
-            .attribute_definitions(attribute(sk, ScalarAttributeType::N))
+            .attribute_definitions(attribute(sk, ScalarAttributeType::S))
             .key_schema(key(sk, KeyType::Range));
     }
     match request.send().await {

@@ -37,6 +37,7 @@ pub fn apigw_event(
         .collect();
     let route_key = match (method, path) {
         (_, p) if p.starts_with("/todo_items/") => format!("{method} /todo_items/{{id}}"),
+        (_, p) if p.starts_with("/sidebar/api/") => "ANY /sidebar/api/{proxy+}".to_owned(),
         _ => format!("{method} {path}"),
     };
     json!({
@@ -70,6 +71,10 @@ pub fn apigw_event(
 
 const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
 const SIDEBAR_PAGE: &str = "/sidebar?origin=https%3A%2F%2Fexample.zendesk.com&app_guid=00000000-0000-4000-8000-000000000001";
+/// The `app_guid` of [`SIDEBAR_PAGE`], which sessions are bound to.
+const APP_GUID: &str = "00000000-0000-4000-8000-000000000001";
+/// A ticket's note in the development installation.
+const NOTE: &str = "/sidebar/api/tickets/4321/note";
 
 /// Every fixture, with tokens valid for `ttl_seconds`.
 pub fn generate(env: &DevEnvironment, ttl_seconds: i64) -> Vec<Fixture> {
@@ -80,6 +85,10 @@ pub fn generate(env: &DevEnvironment, ttl_seconds: i64) -> Vec<Fixture> {
         dev::INSTALLATION_ID,
         ttl_seconds,
     ));
+    let not_enabled_zaf = env.zaf_token_for(dev::INSTALLATION_ID + 1, ttl_seconds);
+    let session = format!("Bearer {}", env.session(APP_GUID, ttl_seconds));
+    let session_auth = ("authorization", session.as_str());
+    let app_guid = ("x-app-guid", APP_GUID);
     let bearer = format!("Bearer {}", env.help_center_token(1, ttl_seconds));
     let expired_bearer = format!("Bearer {}", env.help_center_token(1, -3600));
     let origin = ("origin", dev::LOCAL_ORIGIN);
@@ -138,6 +147,56 @@ pub fn generate(env: &DevEnvironment, ttl_seconds: i64) -> Vec<Fixture> {
                 "/sidebar?origin=\"https://example.zendesk.com\"&app_guid=<b> 1",
                 &[FORM],
                 Some(&format!("token={zaf}")),
+            ),
+        ),
+        // A valid token of an installation that is not in the sidebar's table.
+        fixture(
+            "sidebar-not-enabled",
+            "sidebar",
+            403,
+            apigw_event(
+                "POST",
+                SIDEBAR_PAGE,
+                &[FORM],
+                Some(&format!("token={not_enabled_zaf}")),
+            ),
+        ),
+        // The app's API, with the session the start page carries.
+        fixture(
+            "sidebar-note",
+            "sidebar",
+            200,
+            apigw_event("GET", NOTE, &[session_auth, app_guid], None),
+        ),
+        fixture(
+            "sidebar-note-no-session",
+            "sidebar",
+            401,
+            apigw_event("GET", NOTE, &[app_guid], None),
+        ),
+        fixture(
+            "sidebar-note-other-app-guid",
+            "sidebar",
+            401,
+            apigw_event(
+                "GET",
+                NOTE,
+                &[
+                    session_auth,
+                    ("x-app-guid", "00000000-0000-4000-8000-000000000002"),
+                ],
+                None,
+            ),
+        ),
+        fixture(
+            "sidebar-settings",
+            "sidebar",
+            200,
+            apigw_event(
+                "GET",
+                "/sidebar/api/settings",
+                &[session_auth, app_guid],
+                None,
             ),
         ),
         fixture(
@@ -291,7 +350,7 @@ pub fn sam_env_json(env: &DevEnvironment) -> Value {
         Value::Object(vars)
     };
     json!({
-        "SidebarFunction": only(&["ZENDESK_SUBDOMAIN", "ZAF_APP_INSTALLATION_ID", "ZAF_PUBLIC_KEY_SECRET_ID"]),
+        "SidebarFunction": only(&["ZENDESK_SUBDOMAIN", "ZAF_INSTALLATIONS", "ZAF_APP_INSTALLATION_ID", "ZAF_PUBLIC_KEY_SECRET_ID", "SIDEBAR_TABLE", "SESSION_KEY_SECRET_ID"]),
         "TodosFunction": only(&["ZENDESK_SUBDOMAIN", "TODOS_TABLE", "ALLOWED_ORIGINS", "HELP_CENTER_JWKS_URL"]),
         "SdkExchangeFunction": only(&["SDK_SHARED_SECRET_ID", "USER_TOKEN_RESOLVER", "USER_TOKENS_TABLE"]),
     })

@@ -10,7 +10,7 @@
 //! | `GET /harness/help-center-user.js?user=…` | the help center's `window.HelpCenter.user` |
 //! | `GET /api/v2/help_center/integration/token` | the help center token endpoint, for the user the page chose |
 //! | `GET /harness/sidebar` | Zendesk's signed POST that opens the ticket sidebar app |
-//! | `GET /harness/sidebar/tokens.json` | fresh tokens for that POST (valid, forged, expired), for the browser tests' stand-in Zendesk frame |
+//! | `GET /harness/sidebar/tokens.json` | fresh tokens for that POST (valid, forged, expired, and valid for an installation that is not enabled), for the browser tests' stand-in Zendesk frame |
 //! | `GET /harness/zaf-sdk-stand-in.js` | a stand-in for the ZAF SDK, for the launcher page opened whole |
 //!
 //! The help center page remembers its user, and the token `MODE`, in cookies, as the help center
@@ -81,6 +81,7 @@ struct SidebarLauncher<'a> {
     valid_token: &'a str,
     forged_token: &'a str,
     expired_token: &'a str,
+    not_enabled_token: &'a str,
 }
 
 /// Tokens for the sidebar's signed POST, made now from the development keys.
@@ -88,6 +89,8 @@ struct SidebarTokens {
     valid: String,
     forged: String,
     expired: String,
+    /// Valid, for an installation of the development app that is not in the sidebar's table.
+    not_enabled: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -346,6 +349,7 @@ impl Harness {
                 300,
             )),
             expired: self.env.zaf_token(-300),
+            not_enabled: self.env.zaf_token_for(dev::INSTALLATION_ID + 1, 300),
         }
     }
 
@@ -361,6 +365,7 @@ impl Harness {
                 valid_token: &tokens.valid,
                 forged_token: &tokens.forged,
                 expired_token: &tokens.expired,
+                not_enabled_token: &tokens.not_enabled,
             }
             .render(),
         )
@@ -378,6 +383,7 @@ impl Harness {
                 "valid": tokens.valid,
                 "forged": tokens.forged,
                 "expired": tokens.expired,
+                "not_enabled": tokens.not_enabled,
             }),
         )
     }

@@ -1,5 +1,5 @@
 //! Local development server: the three functions on one HTTP port with the HTTP API's paths
-//! (`POST /sidebar`, `/todo_items[/{id}]`, `POST /sdk/jwt`), plus development keys and token
+//! (`POST /sidebar`, `/sidebar/api/…`, `/todo_items[/{id}]`, `POST /sdk/jwt`), plus development keys and token
 //! minting for trying them without a Zendesk account, and a browser harness that stands in for
 //! Zendesk around the help center page and the sidebar app.
 //!
@@ -37,7 +37,7 @@ const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// The three functions, as the local server holds them.
 #[derive(Clone)]
 pub struct Functions {
-    /// `POST /sidebar`.
+    /// `POST /sidebar` and `/sidebar/api/…`.
     pub sidebar: Arc<Sidebar>,
     /// `/todo_items` and `/todo_items/{id}`.
     pub todos: Arc<Todos>,
@@ -80,7 +80,7 @@ impl Functions {
     /// Route one request to its function, as the HTTP API's routes do.
     pub async fn dispatch(&self, req: Request) -> Response<Body> {
         let path = req.uri().path().trim_end_matches('/');
-        if path == "/sidebar" {
+        if path == "/sidebar" || path.starts_with("/sidebar/api/") {
             self.sidebar.handle(req).await
         } else if path == "/todo_items" || path.starts_with("/todo_items/") {
             self.todos.handle(req).await

@@ -6,6 +6,7 @@
 //! devserver init                  create .dev/ keys and provision DynamoDB Local and moto
 //! devserver env                   print the development configuration as shell exports
 //! devserver mint sidebar          a ZAF token for the development app
+//! devserver mint session          a session for the sidebar's API (the harness's app_guid)
 //! devserver mint todos [USER_ID]  a help center JWT (user 1 by default)
 //! devserver mint sdk              a newly registered SDK user token
 //! devserver mint idp              an identity-provider token (USER_TOKEN_RESOLVER=identity-provider)
@@ -19,11 +20,11 @@ use std::sync::Arc;
 
 use devserver::Functions;
 use devserver::dev::{self, DevEnvironment};
-use devserver::harness::Harness;
+use devserver::harness::{APP_GUID, Harness};
 use lambda_http::Error;
 use zendesk_jwt::lambda::aws::Aws;
 
-const USAGE: &str = "usage: devserver [serve | init | env | mint sidebar|todos [USER_ID]|sdk|idp | fixtures [DIR] | requests]";
+const USAGE: &str = "usage: devserver [serve | init | env | mint sidebar|session|todos [USER_ID]|sdk|idp | fixtures [DIR] | requests]";
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -50,6 +51,7 @@ async fn main() -> Result<(), Error> {
             }
         }
         ["mint", "sidebar"] => println!("{}", env.zaf_token(3600)),
+        ["mint", "session"] => println!("{}", env.session(APP_GUID, 900)),
         ["mint", "todos"] => println!("{}", env.help_center_token(1, 3600)),
         ["mint", "todos", user] => {
             let user: u64 = user
@@ -82,11 +84,19 @@ fn dev_dir() -> String {
 fn print_requests(env: &DevEnvironment) {
     let base = dev::LOCAL_ORIGIN;
     let zaf = env.zaf_token(3600);
+    let session = env.session(APP_GUID, 900);
     let help_center = env.help_center_token(1, 3600);
     println!(
-        r#"# The sidebar start page, as Zendesk POSTs it (200 text/html):
-curl -i -X POST '{base}/sidebar?origin=https%3A%2F%2Fexample.zendesk.com&app_guid=00000000-0000-4000-8000-000000000001' \
+        r#"# The sidebar start page, as Zendesk POSTs it (200 text/html, with a session for the API):
+curl -i -X POST '{base}/sidebar?origin=https%3A%2F%2Fexample.zendesk.com&app_guid={APP_GUID}' \
   --data-urlencode 'token={zaf}'
+
+# The sidebar's API with that page's session (15 minutes): the installation's settings, a
+# ticket's note, and saving it (version: the one last read, 0 for a new note; 409 if stale):
+curl -i '{base}/sidebar/api/settings' -H 'Authorization: Bearer {session}' -H 'X-App-Guid: {APP_GUID}'
+curl -i '{base}/sidebar/api/tickets/4321/note' -H 'Authorization: Bearer {session}' -H 'X-App-Guid: {APP_GUID}'
+curl -i -X PUT '{base}/sidebar/api/tickets/4321/note' -H 'Authorization: Bearer {session}' \
+  -H 'X-App-Guid: {APP_GUID}' -H 'Content-Type: application/json' -d '{{"note": "Call back on Monday", "version": 0}}'
 
 # Help center user 1's to-do list, add an item, delete an item by id (ids are in every answer;
 # deleting an id that is not there, like 1, is harmless and answers the list):

@@ -4,7 +4,9 @@
 //!   crate: [`ZafVerifier`] for the Apps Framework token Zendesk POSTs to a signed sidebar URL
 //!   (RS256 against the app's PEM public key); [`JwksVerifier`] for RS256 tokens whose key is
 //!   chosen by `kid` from a JWKS document held in a [`JwksCache`], and [`HelpCenterVerifier`] on
-//!   top of it for help center JWTs; [`AuthError`] says why a token was refused.
+//!   top of it for help center JWTs; [`Session`] for the sidebar's own session token (HS256 with
+//!   a [`SessionKey`], minted from a verified ZAF token); [`AuthError`] says why a token was
+//!   refused.
 //! * [`lambda`] is the plumbing around a function: configuration from environment variables
 //!   ([`lambda::env`]), AWS clients with this bundle's timeouts and retries ([`lambda::aws`]),
 //!   secrets from Secrets Manager behind a TTL cache ([`lambda::secrets`]), request bodies and
@@ -25,8 +27,8 @@ pub mod verify;
 
 pub use verify::{
     AuthError, HelpCenterUser, HelpCenterVerifier, JwksCache, JwksError, JwksSettings,
-    JwksVerifier, MAX_TOKEN_BYTES, RefusalReason, TokenRules, ZafClaims, ZafVerifier,
-    parse_rsa_public_key_pem,
+    JwksVerifier, MAX_TOKEN_BYTES, RefusalReason, Session, SessionKey, TokenRules, ZafInstallation,
+    ZafToken, ZafVerifier, parse_rsa_public_key_pem,
 };
 
 /// Re-exported so that callers name the same types as the verifiers.

@@ -22,20 +22,20 @@ const QUICKLY: Duration = Duration::from_secs(2);
 /// One endpoint that checks tokens, with what it trusts.
 pub enum Endpoint {
     /// `POST /sidebar`, a ZAF token in the form.
-    Sidebar(Sidebar),
+    Sidebar(Box<Sidebar>),
     /// `GET /todo_items`, a help center token as the bearer token.
     Todos(crate::todos::Fixture),
     /// `POST /sdk/jwt`, an identity-provider token as the user token.
-    IdentityProvider(IdpFixture),
+    IdentityProvider(Box<IdpFixture>),
 }
 
 impl Endpoint {
     /// GIVEN all three endpoints, each with its real backing services.
     pub async fn all() -> Vec<Endpoint> {
         vec![
-            Endpoint::Sidebar(sidebar_from_secrets_manager().await),
+            Endpoint::Sidebar(Box::new(sidebar_from_secrets_manager().await)),
             Endpoint::Todos(crate::todos::fixture().await),
-            Endpoint::IdentityProvider(idp_fixture().await),
+            Endpoint::IdentityProvider(Box::new(idp_fixture().await)),
         ]
     }
 

@@ -5,7 +5,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use zendesk_jwt::lambda::http::BodyError;
 use zendesk_jwt::lambda::metrics::Outcome;
-use zendesk_jwt::{AuthError, RefusalReason};
+use zendesk_jwt::{AuthError, RefusalReason, ZafInstallation};
 
 use crate::pages;
 
@@ -27,10 +27,18 @@ pub enum SidebarError {
     MissingToken,
     /// 400: the page URL lacks `origin` or `app_guid` (or one is empty).
     MissingPageParameters,
+    /// 400: the `app_guid` is longer than any Zendesk makes (checked when sessions are on: the
+    /// session is bound to it).
+    AppGuidTooLong,
     /// 401: the token is invalid, whatever the reason (the reason is logged at debug level; its
     /// class is counted in the metrics).
     NotSignedIn(RefusalReason),
-    /// 503: the app's public key cannot be had (the cause is logged).
+    /// 403: the token is valid, but its installation is not one this deployment serves (table
+    /// mode: unknown or disabled in the table; single mode never gets here, another
+    /// installation's token is a 401 there).
+    NotEnabled(ZafInstallation),
+    /// 503: the app's public key, the session key or the installation's record cannot be had
+    /// (the cause is logged).
     KeyUnavailable,
 }
 
@@ -42,16 +50,18 @@ impl SidebarError {
             SidebarError::NotAForm
             | SidebarError::MalformedForm
             | SidebarError::MissingToken
-            | SidebarError::MissingPageParameters => StatusCode::BAD_REQUEST,
+            | SidebarError::MissingPageParameters
+            | SidebarError::AppGuidTooLong => StatusCode::BAD_REQUEST,
             SidebarError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             SidebarError::NotSignedIn(_) => StatusCode::UNAUTHORIZED,
+            SidebarError::NotEnabled(_) => StatusCode::FORBIDDEN,
             SidebarError::KeyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     /// The error page's title and explanation.
-    pub fn text(&self) -> (&'static str, &'static str) {
-        match self {
+    pub fn text(&self) -> (&'static str, String) {
+        let (title, detail) = match self {
             SidebarError::MethodNotAllowed => (
                 "This page is opened by Zendesk",
                 "Zendesk opens this app with a signed POST request.",
@@ -73,15 +83,29 @@ impl SidebarError {
                 "Bad request",
                 "The page address lacks the origin and app_guid parameters Zendesk adds.",
             ),
+            SidebarError::AppGuidTooLong => (
+                "Bad request",
+                "The page address's app_guid is longer than any Zendesk makes (256 characters at most).",
+            ),
             SidebarError::NotSignedIn(_) => (
                 "Not signed in",
                 "Zendesk's signature on this request could not be verified. Reload the ticket; if it persists, ask an admin to check the app's public key and installation id.",
             ),
+            SidebarError::NotEnabled(installation) => {
+                return (
+                    "App not enabled",
+                    format!(
+                        "This app is not enabled for the Zendesk account {}.zendesk.com (app installation {}). Ask the app's provider to enable it; it works a minute after that.",
+                        installation.subdomain, installation.installation_id
+                    ),
+                );
+            }
             SidebarError::KeyUnavailable => (
                 "Temporarily unavailable",
                 "The app could not check its sign-in right now. Reload the ticket in a minute.",
             ),
-        }
+        };
+        (title, detail.to_owned())
     }
 
     /// How the request counts in the metrics.
@@ -94,14 +118,16 @@ impl SidebarError {
             | SidebarError::NotAForm
             | SidebarError::TooLarge
             | SidebarError::MalformedForm
-            | SidebarError::MissingPageParameters => Outcome::ClientError,
+            | SidebarError::MissingPageParameters
+            | SidebarError::AppGuidTooLong
+            | SidebarError::NotEnabled(_) => Outcome::ClientError,
         }
     }
 
     /// The error page.
     pub fn into_response(self) -> Response<Body> {
         let (title, detail) = self.text();
-        pages::error_page(self.status(), title, detail)
+        pages::error_page(self.status(), title, &detail)
     }
 }
 
@@ -135,6 +161,18 @@ mod tests {
         assert_eq!(SidebarError::from(BodyError::WrongMediaType).status(), 400);
         assert_eq!(SidebarError::from(BodyError::Malformed).status(), 400);
         assert_eq!(SidebarError::from(BodyError::TooLarge).status(), 413);
+    }
+
+    #[test]
+    fn an_installation_that_is_not_enabled_is_a_403_that_names_it() {
+        let error = SidebarError::NotEnabled(ZafInstallation::new("acme", 360_001));
+        assert_eq!(error.status(), 403);
+        let (title, detail) = error.text();
+        assert_eq!(title, "App not enabled");
+        assert!(
+            detail.contains("acme.zendesk.com (app installation 360001)"),
+            "{detail}"
+        );
     }
 
     #[test]

@@ -1,36 +1,68 @@
 //! The `sidebar` function: Zendesk's Apps Framework POSTs the app's initial page with a signed
-//! JWT (`"signedUrls": true` in the manifest); this verifies it and serves the start page.
+//! JWT (`"signedUrls": true` in the manifest); this verifies it and serves the start page, and
+//! serves the app's own API to that page.
 //!
 //! `POST /sidebar?origin=…&app_guid=…` with form field `token`:
-//! * valid token: 200 `text/html`, the start page that loads the ZAF SDK;
+//! * valid token of an installation this deployment serves: 200 `text/html`, the start page that
+//!   loads the ZAF SDK (with a session for the API, when sessions are on);
 //! * otherwise an error page with the status of its [`SidebarError`]: no token 400, any invalid
-//!   token 401, our own failure 503.
+//!   token 401, an installation that is not enabled 403, our own failure 503.
 //!
-//! [`config`] holds the settings, [`error`] every failure answer, [`pages`] the HTML.
+//! `/sidebar/api/…` (see [`api`]): JSON, authenticated by the session; 404 when sessions are off.
+//!
+//! [`config`] holds the settings, [`error`] every page failure, [`api`] the API's routes and
+//! failures, [`installations`] which installations are served, [`store`] the DynamoDB table,
+//! [`pages`] the HTML; [`admin`] the changes the `installations` admin command makes.
 
+pub mod admin;
+pub mod api;
 pub mod config;
 pub mod error;
+pub mod installations;
 pub mod pages;
+pub mod store;
 
-use lambda_http::http::Method;
+use std::sync::Arc;
+use std::time::Duration;
+
+use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
+use serde_json::json;
 use zendesk_jwt::lambda::aws::Aws;
 use zendesk_jwt::lambda::env::ConfigError;
-use zendesk_jwt::lambda::http::read_form;
+use zendesk_jwt::lambda::http::{bearer_token, json_response, read_form};
 use zendesk_jwt::lambda::metrics::{Function, Metrics, Outcome};
-use zendesk_jwt::lambda::secrets::SecretCache;
-use zendesk_jwt::{DecodingKey, ZafVerifier, parse_rsa_public_key_pem};
+use zendesk_jwt::lambda::secrets::{SecretCache, SecretTimes};
+use zendesk_jwt::verify::{MAX_APP_GUID_BYTES, encode_uri_component};
+use zendesk_jwt::{
+    DecodingKey, RefusalReason, Session, SessionKey, ZafVerifier, parse_rsa_public_key_pem,
+};
 
-pub use config::SidebarConfig;
+pub use api::{APP_GUID_HEADER, ApiError};
+pub use config::{Installations, SessionConfig, SidebarConfig};
 pub use error::SidebarError;
 pub use pages::ZAF_SDK_URL;
+
+use api::ApiRoute;
+use installations::{Admission, InstallationGate};
+use store::{SaveError, SidebarStore};
 
 /// The sidebar handler and what it keeps between invocations.
 pub struct Sidebar {
     verifier: ZafVerifier,
     public_key: SecretCache<DecodingKey>,
+    gate: InstallationGate,
+    /// The app's API and the sessions it takes; `None` when no session key is configured.
+    api: Option<Api>,
     metrics: Metrics,
+}
+
+/// Sessions and the data behind them.
+struct Api {
+    key: SecretCache<SessionKey>,
+    ttl: Duration,
+    store: Arc<SidebarStore>,
 }
 
 /// The form Zendesk POSTs.
@@ -47,7 +79,8 @@ struct PageQuery {
 }
 
 impl Sidebar {
-    /// Build the handler; a Secrets Manager client comes from `aws` when the key lives there.
+    /// Build the handler; AWS clients come from `aws` for what lives there (the keys in Secrets
+    /// Manager, the table in DynamoDB).
     pub fn new(config: &SidebarConfig, aws: &Aws) -> Result<Self, ConfigError> {
         let metrics = Metrics::stdout(config.metrics_namespace.clone(), Function::Sidebar);
         Self::counting_in(metrics, config, aws)
@@ -60,8 +93,41 @@ impl Sidebar {
         config: &SidebarConfig,
         aws: &Aws,
     ) -> Result<Self, ConfigError> {
+        let verifier = match &config.installations {
+            Installations::Single(installation) => ZafVerifier::new(
+                &installation.subdomain,
+                installation.installation_id,
+                config.leeway,
+            ),
+            Installations::Table { subdomain } => {
+                ZafVerifier::any_installation(subdomain.as_deref(), config.leeway)
+            }
+        };
+        let store = match &config.table {
+            Some(table) => Some(Arc::new(SidebarStore::new(aws.dynamodb()?, table))),
+            None => None,
+        };
+        let api = match (&config.sessions, &store) {
+            (Some(sessions), Some(store)) => Some(Api {
+                key: SecretCache::new(&sessions.key, aws, config.secret_times, SessionKey::parse)?
+                    .with_metrics(metrics.clone()),
+                ttl: sessions.ttl,
+                store: store.clone(),
+            }),
+            (Some(_), None) => {
+                return Err(ConfigError::new(
+                    "SIDEBAR_TABLE",
+                    "is required with sessions (SESSION_KEY_SECRET_ID or SESSION_KEY)",
+                ));
+            }
+            (None, _) => None,
+        };
+        let cache_times = SecretTimes {
+            ttl: config.installation_cache,
+            retry: config.secret_times.retry,
+        };
         Ok(Self {
-            verifier: ZafVerifier::new(&config.subdomain, config.installation_id, config.leeway),
+            verifier,
             public_key: SecretCache::new(
                 &config.public_key,
                 aws,
@@ -69,6 +135,8 @@ impl Sidebar {
                 parse_rsa_public_key_pem,
             )?
             .with_metrics(metrics.clone()),
+            gate: InstallationGate::new(config.installations.clone(), store, cache_times),
+            api,
             metrics,
         })
     }
@@ -76,6 +144,18 @@ impl Sidebar {
     /// Answer one request, and count it. Every expected failure is a response; this never
     /// fails.
     pub async fn handle(&self, req: Request) -> Response<Body> {
+        if let Some(rest) = api::api_path(req.uri().path()) {
+            return match self.api(&req, rest).await {
+                Ok(response) => {
+                    self.metrics.request(Outcome::Accepted);
+                    response
+                }
+                Err(error) => {
+                    self.metrics.request(error.outcome());
+                    error.into_response()
+                }
+            };
+        }
         match self.start(&req).await {
             Ok(response) => {
                 self.metrics.request(Outcome::Accepted);
@@ -105,18 +185,134 @@ impl Sidebar {
         else {
             return Err(SidebarError::MissingPageParameters);
         };
-        let key = self.public_key.get().await.map_err(|error| {
-            tracing::error!(%error, "the app's public key is unavailable");
+        if self.api.is_some() && app_guid.len() > MAX_APP_GUID_BYTES {
+            return Err(SidebarError::AppGuidTooLong);
+        }
+        let unavailable = |error: &dyn std::fmt::Display, what: &str| {
+            tracing::error!(%error, "{what} is unavailable");
             SidebarError::KeyUnavailable
-        })?;
-        self.verifier.verify(&token, &key).map_err(|reason| {
+        };
+        let (key, session_key) = match &self.api {
+            Some(api) => {
+                let (key, session_key) = tokio::join!(self.public_key.get(), api.key.get());
+                let session_key = session_key.map_err(|e| unavailable(&e, "the session key"))?;
+                (key, Some(session_key))
+            }
+            None => (self.public_key.get().await, None),
+        };
+        let key = key.map_err(|e| unavailable(&e, "the app's public key"))?;
+        let verified = self.verifier.verify(&token, &key).map_err(|reason| {
             tracing::debug!(%reason, "sidebar token refused");
             SidebarError::from(reason)
         })?;
-        Ok(pages::start_page(&origin, &app_guid))
+        let installation = &verified.installation;
+        match self.gate.admit(installation).await {
+            Ok(Admission::Enabled(_)) => {}
+            Ok(Admission::NotEnabled) => {
+                tracing::info!(%installation, "sidebar opened by an installation that is not enabled");
+                return Err(SidebarError::NotEnabled(installation.clone()));
+            }
+            Err(error) => return Err(unavailable(&error, "the installation's record")),
+        }
+        let session = match (&self.api, session_key) {
+            (Some(api), Some(key)) => {
+                Some(Session::for_page(&verified, &app_guid, api.ttl).sign(&key))
+            }
+            _ => None,
+        };
+        Ok(pages::start_page(&origin, &app_guid, session.as_deref()))
+    }
+
+    async fn api(&self, req: &Request, rest: &str) -> Result<Response<Body>, ApiError> {
+        let Some(api) = &self.api else {
+            return Err(ApiError::NotFound("Not found"));
+        };
+        let route = api::route(req.method(), rest)?;
+        let session = self.authenticate(api, req).await?;
+        let installation = &session.installation;
+        let admitted = match route {
+            // The settings are the installation's record: read it fresh, which is also the check.
+            ApiRoute::Settings => self.gate.admit_fresh(installation).await,
+            _ => self.gate.admit(installation).await,
+        };
+        let record = match admitted {
+            Ok(Admission::Enabled(record)) => record,
+            Ok(Admission::NotEnabled) => {
+                tracing::info!(%installation, "API call of an installation that is not enabled");
+                return Err(ApiError::NotEnabled);
+            }
+            Err(error) => {
+                tracing::error!(%error, "the installation's record is unavailable");
+                return Err(ApiError::Unavailable);
+            }
+        };
+        let store_unavailable = |error: store::Unavailable| {
+            tracing::error!(%error, "the sidebar table is unavailable");
+            ApiError::Unavailable
+        };
+        let answer = match route {
+            ApiRoute::Settings => json!({
+                "installation": {
+                    "subdomain": installation.subdomain,
+                    "installation_id": installation.installation_id,
+                    "name": record.as_ref().map(|r| r.name.as_str()).unwrap_or(""),
+                },
+                "settings": record.as_ref().map(|r| r.settings.clone()).unwrap_or_default(),
+            }),
+            ApiRoute::GetNote(ticket) => json!(
+                api.store
+                    .note(installation, ticket)
+                    .await
+                    .map_err(store_unavailable)?
+            ),
+            ApiRoute::PutNote(ticket) => {
+                let update = api::note_update(req)?;
+                let saved = api
+                    .store
+                    .save_note(
+                        installation,
+                        ticket,
+                        &update.note,
+                        update.version,
+                        session.user.as_deref(),
+                    )
+                    .await;
+                match saved {
+                    Ok(note) => json!(note),
+                    Err(SaveError::Conflict(_)) => return Err(ApiError::Conflict),
+                    Err(SaveError::Unavailable(error)) => return Err(store_unavailable(error)),
+                }
+            }
+        };
+        Ok(json_response(StatusCode::OK, &answer))
+    }
+
+    /// The session a request presents, with the page's `app_guid` it was made for.
+    async fn authenticate(&self, api: &Api, req: &Request) -> Result<Session, ApiError> {
+        let Some(token) = bearer_token(req) else {
+            tracing::debug!("API call without a session");
+            return Err(ApiError::Unauthenticated(RefusalReason::Missing));
+        };
+        let key = api.key.get().await.map_err(|error| {
+            tracing::error!(%error, "the session key is unavailable");
+            ApiError::Unavailable
+        })?;
+        let session = Session::verify(token, &key).map_err(|reason| {
+            tracing::debug!(%reason, "session refused");
+            ApiError::Unauthenticated(reason.reason_class().unwrap_or(RefusalReason::Malformed))
+        })?;
+        let app_guid = req
+            .headers()
+            .get(APP_GUID_HEADER)
+            .and_then(|v| v.to_str().ok());
+        if app_guid != Some(encode_uri_component(&session.app_guid).as_str()) {
+            tracing::debug!(installation = %session.installation, "session presented without its app_guid");
+            // The session is for another app frame: as a token for someone else.
+            return Err(ApiError::Unauthenticated(RefusalReason::WrongAudience));
+        }
+        Ok(session)
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -129,13 +129,7 @@ impl<'a> Reader<'a> {
     /// dashes.
     pub fn subdomain(&self, name: &'static str) -> Result<String, ConfigError> {
         let value = self.required(name)?.to_ascii_lowercase();
-        let valid = !value.starts_with('-')
-            && !value.ends_with('-')
-            && value.len() <= 63
-            && value
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if valid {
+        if crate::verify::is_subdomain(&value) {
             Ok(value)
         } else {
             Err(ConfigError::new(

@@ -106,11 +106,13 @@ pub struct SecretTimes {
 
 /// With nothing cached, a failed fetch is tried again after this long: the function cannot work
 /// at all meanwhile, so it tries soon, but an outage does not cost a slow call per request.
-const COLD_RETRY: Duration = Duration::from_secs(1);
+pub const COLD_RETRY: Duration = Duration::from_secs(1);
 
-/// What a request for the secret does, given what the cache holds.
+/// What a request for a cached value does, given what the cache holds. The rule is this
+/// bundle's for every value fetched with a TTL (secrets here, the sidebar's installation
+/// records), so it is public.
 #[derive(Debug, PartialEq, Eq)]
-enum Step {
+pub enum Step {
     /// Serve the cached value (fresh, or stale while a refresh is not due).
     Serve,
     /// Fetch (again); the caller holds the refresh lock.
@@ -123,7 +125,7 @@ enum Step {
 /// fetched one is served for the TTL, then fetched again; after a failed fetch the next one
 /// waits [`SecretTimes::retry`] (serving the last good value) or [`COLD_RETRY`] (failing at once
 /// when there is none).
-fn step(
+pub fn step(
     fetched_at: Option<Instant>,
     inline: bool,
     last_failure: Option<Instant>,

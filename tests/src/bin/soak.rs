@@ -7,10 +7,10 @@
 //! It provisions fresh tables and secrets, starts the three functions in a child process (this
 //! same program with `--serve`, exactly as the local server wires them, logging at debug level
 //! into a file), and drives them from 32 concurrent clients for SECONDS: to-do reads, adds and
-//! deletes for many users who share the per-user cap, SDK exchanges, sidebar pages, and requests
-//! that must be refused. Afterwards it counts every user's items in DynamoDB and compares them
+//! deletes for many users who share the per-user cap, SDK exchanges, sidebar pages and the
+//! ticket notes their sessions read and save, and requests that must be refused. Afterwards it counts every user's items in DynamoDB and compares them
 //! with what the clients were told, samples the server's memory over the run, and searches the
-//! server's whole log for every token, user token and secret it used.
+//! server's whole log for every token, user token, session and secret it used.
 //!
 //! It prints one JSON report line and exits non-zero when any check fails: a 5xx, an unexpected
 //! status, an item lost or duplicated, the cap exceeded, memory growing, or a secret in the logs.
@@ -163,9 +163,13 @@ async fn soak(duration: Duration) -> Report {
     let shared_secret = format!("SOAK-ONLY-{}", uuid::Uuid::new_v4().simple());
     let zaf_secret = create_secret(&secrets_client, keys().primary.public_pem()).await;
     let sdk_secret = create_secret(&secrets_client, &shared_secret).await;
+    let sidebar_table = integration_tests::sidebar::create_sidebar_table(&dynamodb).await;
+    let session_key = format!("SOAK-SESSION-KEY-{}", uuid::Uuid::new_v4().simple());
+    let session_secret = create_secret(&secrets_client, &session_key).await;
     let jwks = JwksServer::start(devkeys::jwks(&[&keys().primary])).await;
     let watched = Secrets::default();
     watched.add(&shared_secret);
+    watched.add(&session_key);
 
     let mut user_tokens = Vec::new();
     for i in 0..USER_TOKENS {
@@ -209,6 +213,8 @@ async fn soak(duration: Duration) -> Report {
         .env("ZENDESK_SUBDOMAIN", SUBDOMAIN)
         .env("ZAF_APP_INSTALLATION_ID", INSTALLATION_ID.to_string())
         .env("ZAF_PUBLIC_KEY_SECRET_ID", &zaf_secret)
+        .env("SIDEBAR_TABLE", &sidebar_table)
+        .env("SESSION_KEY_SECRET_ID", &session_secret)
         .env("TODOS_TABLE", &todos_table)
         .env("ALLOWED_ORIGINS", HELP_CENTER_ORIGIN)
         .env("HELP_CENTER_JWKS_URL", jwks.url())
@@ -400,7 +406,7 @@ impl Load {
         } else if roll < 90 {
             self.exchange(rng).await;
         } else if roll < 95 {
-            self.sidebar().await;
+            self.sidebar(rng).await;
         } else {
             let refusal = &self.refusals[rng.below(self.refusals.len() as u64) as usize];
             self.refuse(refusal).await;
@@ -545,7 +551,9 @@ impl Load {
         }
     }
 
-    async fn sidebar(&self) {
+    /// Open the start page, then read and save a ticket's note with its session, as the page
+    /// does (a save may meet another client's save of the same note: 409).
+    async fn sidebar(&self, rng: &mut Rng) {
         let request = self
             .http
             .post(format!(
@@ -553,10 +561,52 @@ impl Load {
                 self.base
             ))
             .form(&[("token", &self.zaf_token)]);
-        if let Some((status, body)) = self.send("POST /sidebar", request).await
-            && (status != 200 || !body.contains("ZAFClient"))
+        let session = match self.send("POST /sidebar", request).await {
+            Some((200, body)) if body.contains("ZAFClient") => {
+                match body
+                    .split("data-session=\"")
+                    .nth(1)
+                    .and_then(|rest| rest.split('"').next())
+                {
+                    Some(session) => session.to_owned(),
+                    None => {
+                        return self.fail("POST /sidebar: a start page without a session".into());
+                    }
+                }
+            }
+            Some((status, _)) => return self.fail(format!("POST /sidebar: {status}")),
+            None => return,
+        };
+        self.secrets.add(&session);
+        let note = format!(
+            "{}/sidebar/api/tickets/{}/note",
+            self.base,
+            rng.below(20) + 1
+        );
+        let authorized = |request: reqwest::RequestBuilder| {
+            request
+                .header("authorization", format!("Bearer {session}"))
+                .header("x-app-guid", "soak")
+        };
+        let version = match self
+            .send("GET note", authorized(self.http.get(&note)))
+            .await
         {
-            self.fail(format!("POST /sidebar: {status}"));
+            Some((200, body)) => {
+                serde_json::from_str::<Value>(&body).unwrap_or_default()["version"]
+                    .as_u64()
+                    .unwrap_or(0)
+            }
+            Some((status, body)) => return self.fail(format!("GET note: {status} {body}")),
+            None => return,
+        };
+        let save = authorized(self.http.put(&note)).json(&json!({
+            "note": format!("note {}", self.sequence.fetch_add(1, Ordering::SeqCst)),
+            "version": version,
+        }));
+        match self.send("PUT note", save).await {
+            Some((200 | 409, _)) | None => {}
+            Some((status, body)) => self.fail(format!("PUT note: {status} {body}")),
         }
     }
 

@@ -90,7 +90,15 @@ fn the_token_endpoint_signs_for_the_visitor_and_can_hand_out_one_expired_token()
 fn the_sidebar_launcher_posts_fresh_tokens_the_way_zendesk_does() {
     let page = text(&answer("/harness/sidebar", None));
     assert!(page.contains(r#"<form method="post" action="/sidebar?origin="#));
-    assert_eq!(page.matches(r#"name="token""#).count(), 3);
+    // Valid, forged, expired, and valid for an installation that is not enabled.
+    assert_eq!(page.matches(r#"name="token""#).count(), 4);
+    assert!(page.contains("Open for an installation that is not enabled (403)"));
+    let tokens = json_body(&answer("/harness/sidebar/tokens.json", None));
+    let not_enabled = unverified_claims(tokens["not_enabled"].as_str().unwrap());
+    assert_eq!(
+        not_enabled["aud"],
+        "https://example.zendesk.com/api/v2/apps/installations/2.json"
+    );
 }
 
 #[test]

@@ -16,5 +16,6 @@ mod properties;
 mod request_ids;
 mod sdk_exchange;
 mod sidebar;
+mod sidebar_app;
 mod template;
 mod todos;

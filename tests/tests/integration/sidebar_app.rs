@@ -1,0 +1,862 @@
+//! The sidebar's installations (table mode) and the app's session-authenticated API: which
+//! installations open the start page, what the session binds, and that accounts stay apart.
+
+use std::time::Duration;
+
+use integration_tests::dynamodb_proxy::{DynamoDbProxy, one_request};
+use integration_tests::events::{header, json_body, message, text};
+use integration_tests::processes::{LocalProcess, free_port};
+use integration_tests::services::{DYNAMODB_ENDPOINT, aws_with_dynamodb_at, service_setting};
+use integration_tests::sidebar::{
+    APP_GUID, AppFixture, Mode, acme, app_fixture, app_fixture_on, record, session_claims,
+    session_of, token_of,
+};
+use integration_tests::tokens::{base64url, keys, raw_token, sign_with, unverified_claims};
+use jsonwebtoken::{Algorithm, EncodingKey};
+use serde_json::{Value, json};
+use sidebar::Sidebar;
+use zendesk_jwt::ZafInstallation;
+use zendesk_jwt::devkeys;
+
+const MINUTE: Duration = Duration::from_secs(60);
+const TEN_MINUTES: Duration = Duration::from_secs(600);
+
+fn globex() -> ZafInstallation {
+    ZafInstallation::new("globex", 7)
+}
+
+/// THEN the response is the 403 page that names the installation, with no script and no session.
+fn assert_not_enabled_page(
+    response: &lambda_http::Response<lambda_http::Body>,
+    installation: &ZafInstallation,
+) {
+    assert_eq!(response.status(), 403, "{installation}: {}", text(response));
+    let page = text(response);
+    assert!(page.contains("App not enabled"), "{page}");
+    assert!(
+        page.contains(&format!(
+            "{}.zendesk.com (app installation {})",
+            installation.subdomain, installation.installation_id
+        )),
+        "{page}"
+    );
+    assert!(!page.contains("<script"), "{page}");
+    assert!(!page.contains("data-session"), "{page}");
+    assert!(
+        header(response, "content-security-policy")
+            .unwrap()
+            .contains("script-src 'none'")
+    );
+}
+
+/// THEN the response is the API's 401, with the bearer challenge.
+fn assert_unauthenticated(response: &lambda_http::Response<lambda_http::Body>, case: &str) {
+    assert_eq!(response.status(), 401, "{case}: {}", text(response));
+    assert_eq!(
+        header(response, "www-authenticate"),
+        Some("Bearer error=\"invalid_token\""),
+        "{case}"
+    );
+    assert_eq!(
+        message(response),
+        "Invalid or expired session; reopen the app",
+        "{case}"
+    );
+}
+
+#[tokio::test]
+async fn in_table_mode_an_enabled_installation_opens_and_an_unknown_or_disabled_one_gets_a_403_page()
+ {
+    // GIVEN table mode with acme#1 enabled, acme#2 disabled and acme#3 unknown.
+    let app = app_fixture(Mode::Table(None), MINUTE, TEN_MINUTES).await;
+    let enabled = ZafInstallation::new("acme", 1);
+    let disabled = ZafInstallation::new("acme", 2);
+    let unknown = ZafInstallation::new("acme", 3);
+    app.enable(&enabled).await;
+    app.add(&disabled, record(false, "Disabled", json!({})))
+        .await;
+    // WHEN each opens the app, THEN only the enabled one gets the start page.
+    let page = app.open_as(&enabled, APP_GUID).await;
+    assert_eq!(page.status(), 200, "{}", text(&page));
+    assert!(text(&page).contains("ZAFClient.init("));
+    assert_not_enabled_page(&app.open_as(&disabled, APP_GUID).await, &disabled);
+    assert_not_enabled_page(&app.open_as(&unknown, APP_GUID).await, &unknown);
+}
+
+#[tokio::test]
+async fn in_table_mode_any_account_in_the_table_opens_but_only_with_an_iss_and_aud_that_agree() {
+    let app = app_fixture(Mode::Table(None), MINUTE, TEN_MINUTES).await;
+    app.enable(&acme()).await;
+    app.enable(&globex()).await;
+    assert_eq!(app.open_as(&acme(), APP_GUID).await.status(), 200);
+    assert_eq!(app.open_as(&globex(), APP_GUID).await.status(), 200);
+    // A token whose iss names one account and whose aud names another's installation is not
+    // Zendesk's: refused like any invalid token, though both installations are enabled.
+    let mut mixed = devkeys::zaf_claims("acme", 7, 300);
+    mixed["aud"] = json!(globex().audience());
+    let mut mixed_other_way = devkeys::zaf_claims("globex", INSTALLATION, 300);
+    mixed_other_way["aud"] = json!(acme().audience());
+    for (case, claims) in [
+        ("iss acme, aud globex#7", mixed),
+        ("iss globex, aud acme", mixed_other_way),
+    ] {
+        let response =
+            integration_tests::sidebar::open(&app.sidebar, &keys().primary.sign(&claims)).await;
+        assert_eq!(response.status(), 401, "{case}");
+        assert!(text(&response).contains("Not signed in"), "{case}");
+    }
+}
+
+const INSTALLATION: u64 = integration_tests::INSTALLATION_ID;
+
+#[tokio::test]
+async fn table_mode_with_zendesk_subdomain_serves_only_that_accounts_installations() {
+    let app = app_fixture(Mode::Table(Some("acme")), MINUTE, TEN_MINUTES).await;
+    app.enable(&acme()).await;
+    app.enable(&globex()).await;
+    assert_eq!(app.open_as(&acme(), APP_GUID).await.status(), 200);
+    // globex is in the table, but the deployment is acme's: its token is not for this app.
+    let response = app.open_as(&globex(), APP_GUID).await;
+    assert_eq!(response.status(), 401, "{}", text(&response));
+}
+
+#[tokio::test]
+async fn a_disabled_installation_is_refused_within_the_cache_time_on_the_page_and_the_api() {
+    // GIVEN an enabled installation with a session and a note, records cached for 1 s.
+    let app = app_fixture(Mode::Table(None), Duration::from_secs(1), TEN_MINUTES).await;
+    app.enable(&acme()).await;
+    let session = app.session_for(&acme()).await;
+    assert_eq!(
+        app.save_note(&session, 42, "Call back", 0).await.status(),
+        200
+    );
+    // WHEN the admin disables it
+    app.admin.set_enabled(&acme(), false).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // THEN the page is a 403 and every API call too, the still-valid session included.
+    assert_not_enabled_page(&app.open_as(&acme(), APP_GUID).await, &acme());
+    for response in [
+        app.read_note(&session, 42).await,
+        app.save_note(&session, 42, "Changed", 1).await,
+        app.settings(&session).await,
+    ] {
+        assert_eq!(response.status(), 403, "{}", text(&response));
+        assert_eq!(
+            message(&response),
+            "This app is not enabled for this Zendesk account"
+        );
+    }
+    let item = app.note_item(&acme(), 42).await.unwrap();
+    assert_eq!(
+        item["note"].as_s().unwrap(),
+        "Call back",
+        "nothing was written"
+    );
+    // AND enabled again, it works again with the same session.
+    app.admin.set_enabled(&acme(), true).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(app.read_note(&session, 42).await.status(), 200);
+    assert_eq!(app.open_as(&acme(), APP_GUID).await.status(), 200);
+}
+
+#[tokio::test]
+async fn installation_records_are_read_once_per_cache_time_and_one_at_a_time() {
+    let proxy = DynamoDbProxy::start(&service_setting(DYNAMODB_ENDPOINT)).await;
+    let aws = aws_with_dynamodb_at(&proxy.endpoint());
+    let app = app_fixture_on(&aws, Mode::Table(None), MINUTE, TEN_MINUTES).await;
+    app.enable(&acme()).await;
+    // WHEN twenty pages open at once on a cold cache, and ten more after them
+    let before = proxy.requests();
+    let installation = acme();
+    let opens: Vec<_> = (0..20)
+        .map(|_| app.open_as(&installation, APP_GUID))
+        .collect();
+    for response in futures::future::join_all(opens).await {
+        assert_eq!(response.status(), 200);
+    }
+    for _ in 0..10 {
+        assert_eq!(app.open_as(&acme(), APP_GUID).await.status(), 200);
+    }
+    // THEN the record was read once.
+    let gets = proxy.requests().get("GetItem").copied().unwrap_or(0)
+        - before.get("GetItem").copied().unwrap_or(0);
+    assert_eq!(gets, 1, "{:?}", proxy.requests());
+    // AND every API call makes one DynamoDB request: settings read the record itself, notes
+    // their own item (the record's check is cached).
+    let session = app.session_for(&acme()).await;
+    assert_eq!(
+        proxy.status_and_requests(app.settings(&session)).await,
+        (200, one_request("GetItem"))
+    );
+    assert_eq!(
+        proxy.status_and_requests(app.read_note(&session, 5)).await,
+        (200, one_request("GetItem"))
+    );
+    assert_eq!(
+        proxy
+            .status_and_requests(app.save_note(&session, 5, "x", 0))
+            .await,
+        (200, one_request("UpdateItem"))
+    );
+    assert_eq!(
+        proxy
+            .status_and_requests(app.save_note(&session, 5, "y", 0))
+            .await,
+        (409, one_request("UpdateItem"))
+    );
+}
+
+#[tokio::test]
+async fn without_dynamodb_the_page_is_a_503_and_with_a_cached_record_it_still_opens() {
+    // GIVEN the sidebar with nothing listening where DynamoDB should be: nothing cached, so a
+    // 503 page, at once.
+    let app = app_fixture(Mode::Table(None), MINUTE, TEN_MINUTES).await;
+    app.enable(&acme()).await;
+    let nowhere = format!("http://127.0.0.1:{}", free_port());
+    let cut_off = AppFixture {
+        sidebar: Sidebar::new(&app.config, &aws_with_dynamodb_at(&nowhere)).unwrap(),
+        ..app
+    };
+    let started = std::time::Instant::now();
+    let response = cut_off.open_as(&acme(), APP_GUID).await;
+    assert_eq!(response.status(), 503, "{}", text(&response));
+    assert!(text(&response).contains("Temporarily unavailable"));
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // GIVEN a DynamoDB of the test's own, the record cached (a 1 s cache), then DynamoDB killed
+    let mut dynamodb = LocalProcess::dynamodb();
+    let app = app_fixture_on(
+        &aws_with_dynamodb_at(&dynamodb.endpoint()),
+        Mode::Table(None),
+        Duration::from_secs(1),
+        TEN_MINUTES,
+    )
+    .await;
+    app.enable(&acme()).await;
+    assert_eq!(app.open_as(&acme(), APP_GUID).await.status(), 200);
+    dynamodb.kill();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // THEN the last good record keeps the app open (the failed refresh is logged).
+    for _ in 0..3 {
+        assert_eq!(app.open_as(&acme(), APP_GUID).await.status(), 200);
+    }
+}
+
+#[tokio::test]
+async fn the_start_page_carries_a_session_bound_to_the_installation_the_app_guid_and_the_user() {
+    let app = app_fixture(Mode::Single, MINUTE, TEN_MINUTES).await;
+    let page = app.open_as(&acme(), APP_GUID).await;
+    assert_eq!(page.status(), 200);
+    assert!(header(&page, "set-cookie").is_none(), "never a cookie");
+    let csp = header(&page, "content-security-policy").unwrap();
+    assert!(csp.contains("; connect-src 'self' https:;"), "{csp}");
+    assert!(text(&page).contains("id=\"note\""));
+    let claims = session_claims(&session_of(&page));
+    assert_eq!(claims["subdomain"], "acme");
+    assert_eq!(claims["installation_id"], INSTALLATION);
+    assert_eq!(claims["app_guid"], APP_GUID);
+    assert_eq!(
+        claims["sub"], "1900000000001",
+        "the Zendesk user of the ZAF token"
+    );
+    // exp is set, then iat when the token is signed: a second boundary may fall between them.
+    let lifetime = claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap();
+    assert!((599..=600).contains(&lifetime), "{lifetime}");
+    let header = unverified_header(&session_of(&page));
+    assert_eq!(header["alg"], "HS256");
+    // A ZAF token without a user makes a session without one.
+    let mut anonymous = devkeys::zaf_claims("acme", INSTALLATION, 300);
+    anonymous.as_object_mut().unwrap().remove("sub");
+    let page =
+        integration_tests::sidebar::open(&app.sidebar, &keys().primary.sign(&anonymous)).await;
+    assert_eq!(page.status(), 200);
+    assert!(session_claims(&session_of(&page)).get("sub").is_none());
+}
+
+fn unverified_header(token: &str) -> Value {
+    let header = token.split('.').next().unwrap();
+    serde_json::from_slice(&integration_tests::tokens::base64url_decode(header)).unwrap()
+}
+
+#[tokio::test]
+async fn a_note_is_saved_read_back_and_kept_in_the_installations_partition() {
+    let app = app_fixture(Mode::Single, MINUTE, TEN_MINUTES).await;
+    let session = app.session_for(&acme()).await;
+    // GIVEN a ticket without a note: an empty note, version 0.
+    let empty = app.read_note(&session, 4321).await;
+    assert_eq!(empty.status(), 200);
+    assert_eq!(
+        json_body(&empty),
+        json!({"ticket_id": 4321, "note": "", "version": 0, "updated_at": null, "updated_by": null})
+    );
+    // WHEN a note is saved
+    let saved = app
+        .save_note(&session, 4321, "Customer prefers email <b>only</b>", 0)
+        .await;
+    assert_eq!(saved.status(), 200, "{}", text(&saved));
+    let body = json_body(&saved);
+    assert_eq!(body["note"], "Customer prefers email <b>only</b>");
+    assert_eq!(body["version"], 1);
+    assert_eq!(body["updated_by"], "1900000000001");
+    // THEN it reads back, and the table holds it under the installation's key.
+    assert_eq!(json_body(&app.read_note(&session, 4321).await), body);
+    let item = app.note_item(&acme(), 4321).await.expect("the note's item");
+    assert_eq!(item["pk"].as_s().unwrap(), "acme#360001");
+    assert_eq!(item["sk"].as_s().unwrap(), "note#4321");
+    assert_eq!(
+        item["note"].as_s().unwrap(),
+        "Customer prefers email <b>only</b>"
+    );
+    assert_eq!(item["version"].as_n().unwrap(), "1");
+    // AND a second save names version 1.
+    let again = app.save_note(&session, 4321, "", 1).await;
+    assert_eq!(json_body(&again)["version"], 2);
+    assert_eq!(json_body(&again)["note"], "");
+}
+
+#[tokio::test]
+async fn a_save_that_names_an_old_version_is_a_409_and_changes_nothing() {
+    let app = app_fixture(Mode::Single, MINUTE, TEN_MINUTES).await;
+    let session = app.session_for(&acme()).await;
+    assert_eq!(app.save_note(&session, 9, "first", 0).await.status(), 200);
+    assert_eq!(app.save_note(&session, 9, "second", 1).await.status(), 200);
+    for (case, version) in [
+        ("a new note over an existing one", 0),
+        ("a stale version", 1),
+        ("a future version", 7),
+    ] {
+        let response = app.save_note(&session, 9, "lost update", version).await;
+        assert_eq!(response.status(), 409, "{case}");
+        assert_eq!(
+            message(&response),
+            "Someone else saved this note since you read it; read it again, then save"
+        );
+    }
+    let item = app.note_item(&acme(), 9).await.unwrap();
+    assert_eq!(item["note"].as_s().unwrap(), "second");
+    assert_eq!(item["version"].as_n().unwrap(), "2");
+}
+
+#[tokio::test]
+async fn concurrent_saves_of_one_version_store_exactly_one() {
+    let app = app_fixture(Mode::Single, MINUTE, TEN_MINUTES).await;
+    let session = app.session_for(&acme()).await;
+    let texts: Vec<String> = (0..8).map(|i| format!("agent {i}")).collect();
+    let saves: Vec<_> = texts
+        .iter()
+        .map(|t| app.save_note(&session, 77, t, 0))
+        .collect();
+    let statuses: Vec<u16> = futures::future::join_all(saves)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        7,
+        "{statuses:?}"
+    );
+    let item = app.note_item(&acme(), 77).await.unwrap();
+    assert_eq!(item["version"].as_n().unwrap(), "1");
+    assert!(texts.contains(&item["note"].as_s().unwrap().clone()));
+}
+
+#[tokio::test]
+async fn a_token_for_installation_a_never_reaches_installation_bs_data() {
+    // GIVEN installations A (acme) and B (globex), both enabled, and a note B wrote on ticket 42.
+    let app = app_fixture(Mode::Table(None), MINUTE, TEN_MINUTES).await;
+    app.enable(&acme()).await;
+    app.add(
+        &globex(),
+        record(true, "Globex", json!({"secret": "globex only"})),
+    )
+    .await;
+    let b_session = app.session_for(&globex()).await;
+    assert_eq!(
+        app.save_note(&b_session, 42, "B's private note", 0)
+            .await
+            .status(),
+        200
+    );
+    // WHEN A opens the app with its own token, its session reads ticket 42 and the settings
+    let a_session = app.session_for(&acme()).await;
+    let a_read = app.read_note(&a_session, 42).await;
+    // THEN it sees its own (empty) note and its own settings, never B's.
+    assert_eq!(a_read.status(), 200);
+    assert_eq!(json_body(&a_read)["note"], "");
+    let settings = json_body(&app.settings(&a_session).await);
+    assert_eq!(settings["installation"]["subdomain"], "acme");
+    assert_eq!(settings["settings"], json!({}));
+    // AND nothing the client sends can steer it to B: query, headers, a path prefix.
+    for path in [
+        "/sidebar/api/tickets/42/note?subdomain=globex&installation_id=7",
+        "/globex/sidebar/api/tickets/42/note",
+        "/sidebar/api/tickets/42/note?installation=globex%237",
+    ] {
+        let response = app
+            .sidebar
+            .handle(integration_tests::events::request(
+                "GET",
+                path,
+                &[
+                    ("authorization", &format!("Bearer {a_session}")),
+                    ("x-app-guid", APP_GUID),
+                    ("x-installation", "globex#7"),
+                    ("x-zendesk-subdomain", "globex"),
+                ],
+                None,
+            ))
+            .await;
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(json_body(&response)["note"], "", "{path}");
+    }
+    // AND A's save of ticket 42 lands in A's partition; B's note is untouched.
+    assert_eq!(
+        app.save_note(&a_session, 42, "A's note", 0).await.status(),
+        200
+    );
+    let b_item = app.note_item(&globex(), 42).await.unwrap();
+    assert_eq!(b_item["note"].as_s().unwrap(), "B's private note");
+    assert_eq!(b_item["version"].as_n().unwrap(), "1");
+    assert_eq!(
+        app.note_item(&acme(), 42).await.unwrap()["note"]
+            .as_s()
+            .unwrap(),
+        "A's note"
+    );
+    assert_eq!(
+        json_body(&app.read_note(&b_session, 42).await)["note"],
+        "B's private note"
+    );
+}
+
+#[tokio::test]
+async fn a_session_from_account_a_cannot_be_made_into_one_for_account_b() {
+    let app = app_fixture(Mode::Table(None), MINUTE, TEN_MINUTES).await;
+    app.enable(&acme()).await;
+    app.enable(&globex()).await;
+    let b_session = app.session_for(&globex()).await;
+    assert_eq!(
+        app.save_note(&b_session, 42, "B's note", 0).await.status(),
+        200
+    );
+    let a_session = app.session_for(&acme()).await;
+    assert_eq!(
+        app.read_note(&a_session, 42).await.status(),
+        200,
+        "A's session works"
+    );
+    // A's session with its claims rewritten to name B (the signature is A's): refused.
+    let mut claims = unverified_claims(&a_session);
+    claims["subdomain"] = json!("globex");
+    claims["installation_id"] = json!(7);
+    let parts: Vec<&str> = a_session.split('.').collect();
+    let rewritten = format!(
+        "{}.{}.{}",
+        parts[0],
+        base64url(claims.to_string()),
+        parts[2]
+    );
+    // A session for B signed by another deployment's key (say, a staging stack): refused.
+    let other_key = EncodingKey::from_secret(b"another deployment's session key, 32+ bytes");
+    let foreign = sign_with(Algorithm::HS256, &other_key, None, &claims);
+    for (case, session) in [
+        ("claims rewritten to B", rewritten),
+        ("signed by another key", foreign),
+    ] {
+        assert_unauthenticated(&app.read_note(&session, 42).await, case);
+        assert_unauthenticated(&app.save_note(&session, 42, "overwrite", 1).await, case);
+    }
+    assert_eq!(
+        app.note_item(&globex(), 42).await.unwrap()["note"]
+            .as_s()
+            .unwrap(),
+        "B's note"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_session_and_one_replayed_after_its_expiry_are_refused() {
+    // GIVEN sessions that last one second (the configuration allows minutes; the test
+    // builds its configuration directly).
+    let app = app_fixture(Mode::Single, MINUTE, Duration::from_secs(1)).await;
+    let session = app.session_for(&acme()).await;
+    assert_eq!(
+        app.read_note(&session, 1).await.status(),
+        200,
+        "valid while it lasts"
+    );
+    // WHEN the same session is replayed after its expiry
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // THEN it is refused, reading and writing.
+    assert_unauthenticated(&app.read_note(&session, 1).await, "replayed after expiry");
+    assert_unauthenticated(
+        &app.save_note(&session, 1, "late", 0).await,
+        "replayed after expiry",
+    );
+    assert!(
+        app.note_item(&acme(), 1).await.is_none(),
+        "nothing was written"
+    );
+    // AND one minted with the right key but an expiry in the past too.
+    let mut claims = unverified_claims(&app.session_for(&acme()).await);
+    claims["exp"] = json!(devkeys::now() - 1);
+    let expired = sign_with(
+        Algorithm::HS256,
+        &EncodingKey::from_secret(app.session_key.as_bytes()),
+        None,
+        &claims,
+    );
+    assert_unauthenticated(&app.read_note(&expired, 1).await, "expired");
+}
+
+#[tokio::test]
+async fn a_session_minted_for_another_app_guid_is_refused() {
+    let app = app_fixture(Mode::Single, MINUTE, TEN_MINUTES).await;
+    let session = app.session_for(&acme()).await;
+    assert_eq!(app.read_note(&session, 1).await.status(), 200);
+    let path = "/sidebar/api/tickets/1/note";
+    for (case, app_guid) in [
+        (
+            "another app_guid",
+            Some("0f1e2d3c-aaaa-bbbb-cccc-000000000002"),
+        ),
+        ("no app_guid", None),
+        (
+            "the app_guid in another case",
+            Some(&APP_GUID.to_uppercase()[..]),
+        ),
+    ] {
+        let response = app.call("GET", path, Some(&session), app_guid, None).await;
+        assert_unauthenticated(&response, case);
+    }
+    // An app_guid longer than any Zendesk makes gets no session: a 400 page.
+    let too_long = app.open_as(&acme(), &"g".repeat(257)).await;
+    assert_eq!(too_long.status(), 400);
+    assert!(text(&too_long).contains("longer than any Zendesk makes"));
+    // A hostile app_guid works when sent as the page sends it (encodeURIComponent) and only so.
+    let hostile = "\"><img src=x>'&<b> é";
+    let page = app.open_as(&acme(), hostile).await;
+    assert_eq!(page.status(), 200);
+    let hostile_session = session_of(&page);
+    assert_eq!(
+        app.call("GET", path, Some(&hostile_session), Some(hostile), None)
+            .await
+            .status(),
+        200
+    );
+    let raw = app
+        .sidebar
+        .handle(integration_tests::events::request(
+            "GET",
+            path,
+            &[
+                ("authorization", &format!("Bearer {hostile_session}")),
+                ("x-app-guid", "\"><img src=x>'&<b>"),
+            ],
+            None,
+        ))
+        .await;
+    assert_unauthenticated(&raw, "the app_guid not encoded");
+}
+
+#[tokio::test]
+async fn forged_sessions_are_refused() {
+    let app = app_fixture(Mode::Single, MINUTE, TEN_MINUTES).await;
+    let session = app.session_for(&acme()).await;
+    assert_eq!(app.read_note(&session, 1).await.status(), 200);
+    let claims = unverified_claims(&session);
+    let key = EncodingKey::from_secret(app.session_key.as_bytes());
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "alg none",
+            raw_token(&json!({"alg": "none", "typ": "JWT"}), &claims, ""),
+        ),
+        (
+            "HS384 with the right key",
+            sign_with(Algorithm::HS384, &key, None, &claims),
+        ),
+        (
+            "RS256 with the app's key",
+            sign_with(
+                Algorithm::RS256,
+                keys().primary.encoding_key(),
+                None,
+                &claims,
+            ),
+        ),
+        ("the ZAF token itself", token_of(&acme())),
+        (
+            "another aud",
+            sign_with(Algorithm::HS256, &key, None, &{
+                let mut c = claims.clone();
+                c["aud"] = json!("someone-else");
+                c
+            }),
+        ),
+        (
+            "no exp",
+            sign_with(Algorithm::HS256, &key, None, &{
+                let mut c = claims.clone();
+                c.as_object_mut().unwrap().remove("exp");
+                c
+            }),
+        ),
+        ("a jku header", {
+            let mut header = jsonwebtoken::Header::new(Algorithm::HS256);
+            header.jku = Some("https://evil.example/keys.json".into());
+            jsonwebtoken::encode(&header, &claims, &key).unwrap()
+        }),
+        ("garbage", "not.a.session".into()),
+        ("empty", String::new()),
+    ];
+    for (case, forged) in cases {
+        assert_unauthenticated(&app.read_note(&forged, 1).await, case);
+    }
+    let no_header = app
+        .call(
+            "GET",
+            "/sidebar/api/tickets/1/note",
+            None,
+            Some(APP_GUID),
+            None,
+        )
+        .await;
+    assert_unauthenticated(&no_header, "no Authorization header");
+}
+
+#[tokio::test]
+async fn a_session_does_not_outlive_a_change_of_the_configured_installation() {
+    // GIVEN a session of the configured installation
+    let app = app_fixture(Mode::Single, MINUTE, TEN_MINUTES).await;
+    let session = app.session_for(&acme()).await;
+    assert_eq!(app.read_note(&session, 1).await.status(), 200);
+    // WHEN the deployment is reconfigured for another installation (same keys and table)
+    let config = sidebar::SidebarConfig {
+        installations: sidebar::Installations::Single(ZafInstallation::new(
+            "acme",
+            INSTALLATION + 1,
+        )),
+        ..app.config.clone()
+    };
+    let reconfigured = AppFixture {
+        sidebar: Sidebar::new(&config, &integration_tests::services::aws()).unwrap(),
+        ..app
+    };
+    // THEN the old installation's session is refused.
+    let response = reconfigured.read_note(&session, 1).await;
+    assert_eq!(response.status(), 403, "{}", text(&response));
+}
+
+#[tokio::test]
+async fn without_a_session_key_the_page_is_as_before_and_the_api_does_not_exist() {
+    let sidebar = integration_tests::sidebar::sidebar_from_secrets_manager().await;
+    let page =
+        integration_tests::sidebar::open(&sidebar, &integration_tests::sidebar::valid_token())
+            .await;
+    assert_eq!(page.status(), 200);
+    assert!(!text(&page).contains("data-session"));
+    assert!(!text(&page).contains("fetch("), "no API calls in the page");
+    let csp = header(&page, "content-security-policy").unwrap();
+    assert!(csp.contains("; connect-src https:;"), "{csp}");
+    let response = sidebar
+        .handle(integration_tests::events::request(
+            "GET",
+            "/sidebar/api/settings",
+            &[],
+            None,
+        ))
+        .await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(message(&response), "Not found");
+}
+
+#[tokio::test]
+async fn the_settings_are_the_installations_record_and_only_readable() {
+    let app = app_fixture(Mode::Table(None), MINUTE, TEN_MINUTES).await;
+    app.add(
+        &acme(),
+        record(
+            true,
+            "Acme Support",
+            json!({"greeting": "Hi", "limits": {"notes": 3}}),
+        ),
+    )
+    .await;
+    let session = app.session_for(&acme()).await;
+    let response = app.settings(&session).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        json_body(&response),
+        json!({
+            "installation": {"subdomain": "acme", "installation_id": INSTALLATION, "name": "Acme Support"},
+            "settings": {"greeting": "Hi", "limits": {"notes": 3}},
+        })
+    );
+    // Agents cannot change them: only the admin command does.
+    let put = app
+        .call(
+            "PUT",
+            "/sidebar/api/settings",
+            Some(&session),
+            Some(APP_GUID),
+            Some(r#"{"settings":{}}"#),
+        )
+        .await;
+    assert_eq!(put.status(), 405);
+    assert_eq!(header(&put, "allow"), Some("GET"));
+    // The admin's change shows at once (settings are read fresh).
+    app.admin
+        .set_settings(&acme(), json!({"greeting": "Hello"}).as_object().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        json_body(&app.settings(&session).await)["settings"],
+        json!({"greeting": "Hello"})
+    );
+    // In single mode without a record: no name, no settings.
+    let single = app_fixture(Mode::Single, MINUTE, TEN_MINUTES).await;
+    let session = single.session_for(&acme()).await;
+    let response = single.settings(&session).await;
+    assert_eq!(json_body(&response)["settings"], json!({}));
+    assert_eq!(json_body(&response)["installation"]["name"], "");
+}
+
+#[tokio::test]
+async fn api_refusals_have_a_status_and_a_message_and_write_nothing() {
+    let app = app_fixture(Mode::Single, MINUTE, TEN_MINUTES).await;
+    let session = app.session_for(&acme()).await;
+    assert_eq!(app.save_note(&session, 5, "valid", 0).await.status(), 200);
+    let auth = format!("Bearer {session}");
+    let call = |method: &'static str,
+                path: &'static str,
+                content_type: Option<&'static str>,
+                body: String| {
+        let mut headers = vec![
+            ("authorization", auth.clone()),
+            ("x-app-guid", APP_GUID.to_owned()),
+        ];
+        if let Some(content_type) = content_type {
+            headers.push(("content-type", content_type.to_owned()));
+        }
+        let app = &app;
+        async move {
+            let headers: Vec<(&str, &str)> =
+                headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.send(method, path, &headers, Some(&body)).await
+        }
+    };
+    let json = Some("application/json");
+    let note = "/sidebar/api/tickets/5/note";
+    for (case, response, status, says) in [
+        (
+            "not JSON",
+            call("PUT", note, Some("text/plain"), "x".into()).await,
+            415,
+            "Send JSON",
+        ),
+        (
+            "a form",
+            call(
+                "PUT",
+                note,
+                Some("application/x-www-form-urlencoded"),
+                "note=x".into(),
+            )
+            .await,
+            415,
+            "Send JSON",
+        ),
+        (
+            "broken JSON",
+            call("PUT", note, json, "{".into()).await,
+            400,
+            "Send a JSON object",
+        ),
+        (
+            "a number as note",
+            call("PUT", note, json, r#"{"note":1,"version":1}"#.into()).await,
+            400,
+            "note must be a string",
+        ),
+        (
+            "no version",
+            call("PUT", note, json, r#"{"note":"x"}"#.into()).await,
+            400,
+            "version must be",
+        ),
+        (
+            "too long",
+            call(
+                "PUT",
+                note,
+                json,
+                json!({"note": "a".repeat(4001), "version": 1}).to_string(),
+            )
+            .await,
+            400,
+            "at most 4000",
+        ),
+        (
+            "over 16 KiB",
+            call(
+                "PUT",
+                note,
+                json,
+                json!({"note": "a".repeat(17_000), "version": 1}).to_string(),
+            )
+            .await,
+            413,
+            "16 KiB",
+        ),
+        (
+            "ticket 0",
+            call("GET", "/sidebar/api/tickets/0/note", None, String::new()).await,
+            404,
+            "No such ticket",
+        ),
+        (
+            "ticket x",
+            call("GET", "/sidebar/api/tickets/x/note", None, String::new()).await,
+            404,
+            "No such ticket",
+        ),
+        (
+            "unknown route",
+            call("GET", "/sidebar/api/tickets", None, String::new()).await,
+            404,
+            "Not found",
+        ),
+        (
+            "DELETE a note",
+            call("DELETE", note, None, String::new()).await,
+            405,
+            "Method not allowed",
+        ),
+    ] {
+        assert_eq!(response.status(), status, "{case}: {}", text(&response));
+        assert!(
+            message(&response).contains(says),
+            "{case}: {}",
+            message(&response)
+        );
+        assert_eq!(
+            header(&response, "content-type"),
+            Some("application/json"),
+            "{case}"
+        );
+    }
+    let item = app.note_item(&acme(), 5).await.unwrap();
+    assert_eq!(item["note"].as_s().unwrap(), "valid");
+    assert_eq!(item["version"].as_n().unwrap(), "1");
+    assert_eq!(app.all_items().await.len(), 1, "nothing else was written");
+}
