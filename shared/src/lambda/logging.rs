@@ -102,12 +102,9 @@ pub fn init() {
 }
 
 /// Wrap a function's service so that everything logged while it handles a request carries API
-/// Gateway's request id (`apiRequestId`) and the Lambda request id (`requestId`). Each `main.rs`
-/// passes its service through it, once, where it hands it to `lambda_http::run`:
-///
-/// ```ignore
-/// run(zendesk_jwt::logging::with_request_ids(service_fn(|req| async { … }))).await
-/// ```
+/// Gateway's request id (`apiRequestId`) and the Lambda request id (`requestId`).
+/// [`crate::lambda::runtime::run`] passes each function's service through it, once, before the runtime
+/// loop starts.
 pub fn with_request_ids<S>(service: S) -> RequestIds<S> {
     RequestIds { inner: service }
 }
