@@ -16,7 +16,10 @@
 //!   values, `ReturnValues` `ALL_NEW` and `ReturnValuesOnConditionCheckFailure` `ALL_OLD`, as a
 //!   to-do write makes it (the update leaves the item's size unchanged, so every call costs the
 //!   same);
-//! - `get-secret`: the secret cache's `GetSecretValue`.
+//! - `get-secret`: the secret cache's `GetSecretValue`;
+//! - `endpoint-rules`: not a call, but what DynamoDB's endpoint rules cost once per call on
+//!   Lambda, where no endpoint URL is set (the calls above set one, which the rules answer
+//!   early): the SDK's default resolver on the parameters a `GetItem` gives it there.
 //!
 //! Configuration comes from the environment, as in the functions (`AWS_REGION`, credentials,
 //! `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SECRETS_MANAGER`); `aws-calls` fails on the
@@ -42,13 +45,15 @@ enum Kind {
     GetTodos,
     UpdateTodos,
     GetSecret,
+    EndpointRules,
 }
 
-const KINDS: [Kind; 4] = [
+const KINDS: [Kind; 5] = [
     Kind::GetUserToken,
     Kind::GetTodos,
     Kind::UpdateTodos,
     Kind::GetSecret,
+    Kind::EndpointRules,
 ];
 
 impl Kind {
@@ -58,6 +63,7 @@ impl Kind {
             Kind::GetTodos => "get-todos",
             Kind::UpdateTodos => "update-todos",
             Kind::GetSecret => "get-secret",
+            Kind::EndpointRules => "endpoint-rules",
         }
     }
 
@@ -67,6 +73,7 @@ impl Kind {
             Kind::GetTodos => "GetItem, to-do list of 10",
             Kind::UpdateTodos => "UpdateItem, conditional, ALL_NEW (to-do write)",
             Kind::GetSecret => "GetSecretValue (moto)",
+            Kind::EndpointRules => "DynamoDB endpoint rules as on Lambda (no call)",
         }
     }
 
@@ -77,6 +84,10 @@ impl Kind {
 
 /// The clients, built as the functions build them.
 struct Clients {
+    /// DynamoDB's endpoint parameters for a `GetItem` on Lambda: the region, no endpoint URL.
+    lambda_endpoint_params: aws_sdk_dynamodb::config::endpoint::Params,
+    /// The SDK's default DynamoDB endpoint resolver (the endpoint rules).
+    endpoint_rules: aws_sdk_dynamodb::config::endpoint::DefaultResolver,
     dynamodb: aws_sdk_dynamodb::Client,
     secrets: aws_sdk_secretsmanager::Client,
     /// The user token's key, hashed once (the hash is not part of the call).
@@ -86,7 +97,17 @@ struct Clients {
 impl Clients {
     fn from_env() -> Self {
         let config = zendesk_jwt::aws::from_env().unwrap_or_else(|e| fail(&e.to_string()));
+        let lambda_endpoint_params = aws_sdk_dynamodb::config::endpoint::Params::builder()
+            .set_region(config.region().map(|r| r.to_string()))
+            .use_dual_stack(false)
+            .use_fips(false)
+            .account_id_endpoint_mode("preferred")
+            .resource_arn(USER_TOKENS_TABLE)
+            .build()
+            .expect("valid endpoint parameters");
         Clients {
+            lambda_endpoint_params,
+            endpoint_rules: aws_sdk_dynamodb::config::endpoint::DefaultResolver::new(),
             dynamodb: zendesk_jwt::aws::dynamodb(&config),
             secrets: zendesk_jwt::aws::secrets_manager(&config),
             token_hash: sdk_exchange::token_hash(USER_TOKEN),
@@ -157,6 +178,15 @@ impl Clients {
                         fail(&aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
                     });
                 assert!(output.secret_string.is_some_and(|s| s.len() == 32));
+            }
+            Kind::EndpointRules => {
+                use aws_sdk_dynamodb::config::endpoint::ResolveEndpoint;
+                let endpoint = self
+                    .endpoint_rules
+                    .resolve_endpoint(&self.lambda_endpoint_params)
+                    .await
+                    .unwrap_or_else(|e| fail(&e.to_string()));
+                assert!(endpoint.url().starts_with("https://dynamodb."));
             }
         }
     }
