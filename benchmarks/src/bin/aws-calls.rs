@@ -1,0 +1,397 @@
+//! Our own CPU per AWS call: the clients are built exactly as the functions build them
+//! (`zendesk_jwt::lambda::aws::Aws`), then each kind of call the functions make is repeated against DynamoDB
+//! Local and moto's Secrets Manager, warm, and the process's CPU time (`getrusage`, every thread,
+//! user and system) is divided by the number of calls. Under `valgrind --tool=callgrind` the
+//! instruction count of a run with N calls and one with 2N calls differ by exactly N calls
+//! (set-up and warm-up cancel out); `scripts/bench-aws-calls` does both.
+//!
+//! ```text
+//! aws-calls setup                          create the tables, items and secret (once)
+//! aws-calls run [--calls N] [--warmup W] [--rounds R] [KIND...]
+//! ```
+//! Kinds (all when none is named):
+//! - `get-user-token`: the SDK exchange's `GetItem` (consistent read) of a registered user token;
+//! - `get-todos`: a consistent `GetItem` of one user's to-do item holding 10 to-dos;
+//! - `update-todos`: a conditional `UpdateItem` of that item with expression attribute names and
+//!   values, `ReturnValues` `ALL_NEW` and `ReturnValuesOnConditionCheckFailure` `ALL_OLD`, as a
+//!   to-do write makes it (the update leaves the item's size unchanged, so every call costs the
+//!   same);
+//! - `get-secret`: the secret cache's `GetSecretValue`;
+//! - `endpoint-rules`: not a call, but what DynamoDB's endpoint rules cost once per call on
+//!   Lambda, where no endpoint URL is set (the calls above set one, which the rules answer
+//!   early): the SDK's default resolver on the parameters a `GetItem` gives it there.
+//!
+//! Configuration comes from the environment, as in the functions (`AWS_REGION`, credentials,
+//! `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SECRETS_MANAGER`); `aws-calls` fails on the
+//! first call that does not succeed.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+
+/// The table of registered user tokens (key `token_hash`, as the SDK exchange's table).
+const USER_TOKENS_TABLE: &str = "aws-calls-user-tokens";
+/// The table of to-do lists (key `owner`; one item per user).
+const TODOS_TABLE: &str = "aws-calls-todos";
+const SECRET_ID: &str = "aws-calls/sdk-shared-secret";
+const USER_TOKEN: &str = "aws-calls-user-token";
+const OWNER: &str = "example#1";
+
+/// One kind of AWS call the functions make.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    GetUserToken,
+    GetTodos,
+    UpdateTodos,
+    GetSecret,
+    EndpointRules,
+}
+
+const KINDS: [Kind; 5] = [
+    Kind::GetUserToken,
+    Kind::GetTodos,
+    Kind::UpdateTodos,
+    Kind::GetSecret,
+    Kind::EndpointRules,
+];
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::GetUserToken => "get-user-token",
+            Kind::GetTodos => "get-todos",
+            Kind::UpdateTodos => "update-todos",
+            Kind::GetSecret => "get-secret",
+            Kind::EndpointRules => "endpoint-rules",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Kind::GetUserToken => "GetItem, user token (SDK exchange)",
+            Kind::GetTodos => "GetItem, to-do list of 10",
+            Kind::UpdateTodos => "UpdateItem, conditional, ALL_NEW (to-do write)",
+            Kind::GetSecret => "GetSecretValue (moto)",
+            Kind::EndpointRules => "DynamoDB endpoint rules as on Lambda (no call)",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Kind> {
+        KINDS.into_iter().find(|kind| kind.name() == name)
+    }
+}
+
+/// The clients, built as the functions build them.
+struct Clients {
+    /// DynamoDB's endpoint parameters for a `GetItem` on Lambda: the region, no endpoint URL.
+    lambda_endpoint_params: aws_sdk_dynamodb::config::endpoint::Params,
+    /// The SDK's default DynamoDB endpoint resolver (the endpoint rules).
+    endpoint_rules: aws_sdk_dynamodb::config::endpoint::DefaultResolver,
+    dynamodb: aws_sdk_dynamodb::Client,
+    secrets: aws_sdk_secretsmanager::Client,
+    /// The user token's key, hashed once (the hash is not part of the call).
+    token_hash: String,
+}
+
+impl Clients {
+    fn from_env() -> Self {
+        let aws = zendesk_jwt::lambda::aws::Aws::from_env();
+        let dynamodb = aws.dynamodb().unwrap_or_else(|e| fail(&e.to_string()));
+        let secrets = aws.secrets_manager().unwrap_or_else(|e| fail(&e.to_string()));
+        let config = dynamodb.config().clone();
+        let lambda_endpoint_params = aws_sdk_dynamodb::config::endpoint::Params::builder()
+            .set_region(config.region().map(|r| r.to_string()))
+            .use_dual_stack(false)
+            .use_fips(false)
+            .account_id_endpoint_mode("preferred")
+            .resource_arn(USER_TOKENS_TABLE)
+            .build()
+            .expect("valid endpoint parameters");
+        Clients {
+            lambda_endpoint_params,
+            endpoint_rules: aws_sdk_dynamodb::config::endpoint::DefaultResolver::new(),
+            dynamodb,
+            secrets,
+            token_hash: sdk_exchange::token_hash(USER_TOKEN),
+        }
+    }
+
+    /// One call of `kind`; checks the answer so that a failing service cannot pass unseen.
+    async fn call(&self, kind: Kind) {
+        match kind {
+            Kind::GetUserToken => {
+                let output = self
+                    .dynamodb
+                    .get_item()
+                    .table_name(USER_TOKENS_TABLE)
+                    .key("token_hash", AttributeValue::S(self.token_hash.clone()))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| fail(&dynamodb_error(e)));
+                assert!(output.item.is_some_and(|item| item.contains_key("email")));
+            }
+            Kind::GetTodos => {
+                let output = self
+                    .dynamodb
+                    .get_item()
+                    .table_name(TODOS_TABLE)
+                    .key("owner", AttributeValue::S(OWNER.into()))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| fail(&dynamodb_error(e)));
+                assert_eq!(todo_count(output.item.as_ref()), 10);
+            }
+            Kind::UpdateTodos => {
+                let output = self
+                    .dynamodb
+                    .update_item()
+                    .table_name(TODOS_TABLE)
+                    .key("owner", AttributeValue::S(OWNER.into()))
+                    .update_expression("SET #items[0].#value = :value, #version = #version + :one")
+                    .condition_expression("attribute_exists(#version) AND size(#items) < :max")
+                    .expression_attribute_names("#items", "items")
+                    .expression_attribute_names("#value", "value")
+                    .expression_attribute_names("#version", "version")
+                    .expression_attribute_values(
+                        ":value",
+                        AttributeValue::S("first, edited".into()),
+                    )
+                    .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                    .expression_attribute_values(":max", AttributeValue::N("500".into()))
+                    .return_values(ReturnValue::AllNew)
+                    .return_values_on_condition_check_failure(
+                        ReturnValuesOnConditionCheckFailure::AllOld,
+                    )
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| fail(&dynamodb_error(e)));
+                assert_eq!(todo_count(output.attributes.as_ref()), 10);
+            }
+            Kind::GetSecret => {
+                let output = self
+                    .secrets
+                    .get_secret_value()
+                    .secret_id(SECRET_ID)
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| {
+                        fail(&aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
+                    });
+                assert!(output.secret_string.is_some_and(|s| s.len() == 32));
+            }
+            Kind::EndpointRules => {
+                use aws_sdk_dynamodb::config::endpoint::ResolveEndpoint;
+                let endpoint = self
+                    .endpoint_rules
+                    .resolve_endpoint(&self.lambda_endpoint_params)
+                    .await
+                    .unwrap_or_else(|e| fail(&e.to_string()));
+                assert!(endpoint.url().starts_with("https://dynamodb."));
+            }
+        }
+    }
+
+    /// Tables, the user-token item, the to-do item of 10 and the secret.
+    async fn setup(&self) {
+        let tables = [(USER_TOKENS_TABLE, "token_hash"), (TODOS_TABLE, "owner")];
+        for (table, key) in tables {
+            devserver::dev::create_table(&self.dynamodb, table, key, None)
+                .await
+                .unwrap_or_else(|e| fail(&e));
+        }
+        let s = |v: &str| AttributeValue::S(v.into());
+        let n = |v: u64| AttributeValue::N(v.to_string());
+        let expires_at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("the clock is after 1970")
+            .as_secs()
+            + 30 * 24 * 3600;
+        self.dynamodb
+            .put_item()
+            .table_name(USER_TOKENS_TABLE)
+            .item("token_hash", s(&self.token_hash))
+            .item("expires_at", n(expires_at))
+            .item("name", s("Ann Example"))
+            .item("email", s("ann@example.com"))
+            .item("external_id", s("user-1"))
+            .send()
+            .await
+            .unwrap_or_else(|e| fail(&dynamodb_error(e)));
+        let todos = (1..=10)
+            .map(|id| {
+                AttributeValue::M(HashMap::from([
+                    ("id".to_owned(), n(id)),
+                    ("value".to_owned(), s(&format!("to-do number {id}"))),
+                ]))
+            })
+            .collect();
+        self.dynamodb
+            .put_item()
+            .table_name(TODOS_TABLE)
+            .item("owner", s(OWNER))
+            .item("items", AttributeValue::L(todos))
+            .item("next_id", n(11))
+            .item("version", n(1))
+            .send()
+            .await
+            .unwrap_or_else(|e| fail(&dynamodb_error(e)));
+        let secret = "0123456789abcdef0123456789abcdef";
+        let created = self
+            .secrets
+            .create_secret()
+            .name(SECRET_ID)
+            .secret_string(secret)
+            .send()
+            .await;
+        if let Err(error) = created {
+            if !error
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_exists_exception())
+            {
+                fail(&aws_sdk_secretsmanager::error::DisplayErrorContext(error).to_string());
+            }
+        }
+    }
+}
+
+fn todo_count(item: Option<&HashMap<String, AttributeValue>>) -> usize {
+    item.and_then(|item| item.get("items"))
+        .and_then(|items| items.as_l().ok())
+        .map_or(0, Vec::len)
+}
+
+fn dynamodb_error<E, R>(error: aws_sdk_dynamodb::error::SdkError<E, R>) -> String
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string()
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("aws-calls: {message}");
+    std::process::exit(1)
+}
+
+/// CPU time this process has used so far (every thread), user and system.
+fn cpu_time() -> (Duration, Duration) {
+    // SAFETY: getrusage only writes into the struct it is given.
+    let usage = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        assert_eq!(libc::getrusage(libc::RUSAGE_SELF, &mut usage), 0);
+        usage
+    };
+    let duration = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    (duration(usage.ru_utime), duration(usage.ru_stime))
+}
+
+struct Options {
+    calls: u32,
+    warmup: u32,
+    rounds: u32,
+    kinds: Vec<Kind>,
+}
+
+fn options(args: &[String]) -> Options {
+    let mut options = Options {
+        calls: 2000,
+        warmup: 200,
+        rounds: 5,
+        kinds: Vec::new(),
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut number = |name: &str| -> u32 {
+            args.next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| fail(&format!("{name} needs a number")))
+        };
+        match arg.as_str() {
+            "--calls" => options.calls = number("--calls"),
+            "--warmup" => options.warmup = number("--warmup"),
+            "--rounds" => options.rounds = number("--rounds"),
+            kind => options.kinds.push(
+                Kind::parse(kind).unwrap_or_else(|| fail(&format!("unknown kind of call {kind}"))),
+            ),
+        }
+    }
+    if options.kinds.is_empty() {
+        options.kinds = KINDS.to_vec();
+    }
+    options
+}
+
+fn main() {
+    zendesk_jwt::lambda::logging::init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // Where the calls run (AWS_CALLS_RUNTIME): `lambda` (default) as in the functions, whose
+    // `main` is `#[tokio::main]` and whose handler `lambda_runtime::run` awaits in `block_on`
+    // on the main thread, while the HTTP connections' tasks run on the runtime's workers;
+    // `worker`, in a task on a worker, as the local server's handlers run; `current-thread`,
+    // on a single-threaded runtime.
+    let place = std::env::var("AWS_CALLS_RUNTIME").unwrap_or_else(|_| "lambda".into());
+    let runtime = match place.as_str() {
+        "lambda" | "worker" => tokio::runtime::Builder::new_multi_thread(),
+        "current-thread" => tokio::runtime::Builder::new_current_thread(),
+        other => fail(&format!("unknown AWS_CALLS_RUNTIME {other}")),
+    }
+    .enable_all()
+    .build()
+    .expect("a tokio runtime");
+    if place == "worker" {
+        runtime.block_on(async move { tokio::spawn(bench(args)).await.expect("no panic") })
+    } else {
+        runtime.block_on(bench(args))
+    }
+}
+
+async fn bench(args: Vec<String>) {
+    let clients = Clients::from_env();
+    match args.first().map(String::as_str) {
+        Some("setup") => clients.setup().await,
+        Some("run") => {
+            let options = options(&args[1..]);
+            for &kind in &options.kinds {
+                for _ in 0..options.warmup {
+                    clients.call(kind).await;
+                }
+            }
+            println!(
+                "| call | calls | CPU µs per call (user + system) | user | system |\n|---|---:|---:|---:|---:|"
+            );
+            for &kind in &options.kinds {
+                let mut rounds = Vec::new();
+                for _ in 0..options.rounds {
+                    let (user0, system0) = cpu_time();
+                    for _ in 0..options.calls {
+                        clients.call(kind).await;
+                    }
+                    let (user1, system1) = cpu_time();
+                    let per_call = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(options.calls);
+                    rounds.push((per_call(user1 - user0), per_call(system1 - system0)));
+                }
+                // The round with the median total.
+                rounds.sort_by(|a, b| (a.0 + a.1).total_cmp(&(b.0 + b.1)));
+                if let Some(&(user, system)) = rounds.get(rounds.len() / 2) {
+                    println!(
+                        "| {} | {} × {} | {:.1} | {:.1} | {:.1} |",
+                        kind.describe(),
+                        options.rounds,
+                        options.calls,
+                        user + system,
+                        user,
+                        system
+                    );
+                }
+            }
+        }
+        _ => fail(
+            "usage: aws-calls setup | aws-calls run [--calls N] [--warmup W] [--rounds R] [KIND...]",
+        ),
+    }
+}
