@@ -1,8 +1,10 @@
 //! The SAM template's alarms and dashboard against the code: they may only name metrics,
 //! dimensions and functions the functions write (an alarm on a metric nobody writes never fires),
 //! the dashboard's body must be a dashboard (CloudFormation only checks it at deploy time), and
-//! every alarm has its runbook in docs/OPERATIONS.md. `sam validate --lint` and `cfn-lint` check
-//! the rest of the template (scripts/test).
+//! every alarm has its runbook in docs/OPERATIONS.md. And its hardening: each function may do
+//! only what its code does, `POST /sdk/jwt` has its own throttling, every log group has a
+//! retention, and the access log holds no query string, body or credential. `sam validate --lint`
+//! and `cfn-lint` check the rest of the template (scripts/test).
 
 use std::collections::BTreeSet;
 
@@ -206,5 +208,249 @@ fn every_alarm_has_its_runbook_and_every_reason_class_is_explained() {
             "docs/OPERATIONS.md does not explain the reason class {}",
             reason.name()
         );
+    }
+}
+
+fn functions(template: &Yaml) -> Vec<(String, Yaml)> {
+    resources(template)
+        .into_iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .collect()
+}
+
+/// The AWS operations each function's code calls, as IAM actions: DynamoDB `.get_item()` and
+/// `.update_item()` (functions/sidebar/src/store.rs, functions/todos/src/store.rs), `.get_item()`
+/// (functions/sdk-exchange/src/users.rs) and Secrets Manager `.get_secret_value()`
+/// (shared/src/lambda/secrets.rs). The sidebar's `admin` module (`.put_item()`, `.scan()`) is the
+/// `installations` admin command's, run with an administrator's credentials, never the
+/// function's. The functions' roles grant exactly these.
+const ACTIONS_THE_CODE_USES: [(&str, &[&str]); 3] = [
+    (
+        "SidebarFunction",
+        &[
+            "dynamodb:GetItem",
+            "dynamodb:UpdateItem",
+            "secretsmanager:GetSecretValue",
+        ],
+    ),
+    (
+        "TodosFunction",
+        &["dynamodb:GetItem", "dynamodb:UpdateItem"],
+    ),
+    (
+        "SdkExchangeFunction",
+        &["dynamodb:GetItem", "secretsmanager:GetSecretValue"],
+    ),
+];
+
+/// A function's policy statements, each with the condition it exists under: a statement written
+/// `!If [Condition, statement, !Ref AWS::NoValue]` is `(Some("Condition"), statement)`.
+fn statements(name: &str, function: &Yaml) -> Vec<(Option<String>, Yaml)> {
+    let mut statements = Vec::new();
+    for policy in function["Properties"]["Policies"].as_vec().unwrap() {
+        let listed = policy["Statement"]
+            .as_vec()
+            .unwrap_or_else(|| panic!("{name}: only inline statements, no managed policies"));
+        for statement in listed {
+            match statement {
+                Yaml::Hash(_) => statements.push((None, statement.clone())),
+                Yaml::Array(branches) => {
+                    assert_eq!(branches.len(), 3, "{name}: !If [condition, then, else]");
+                    assert_eq!(branches[2].as_str(), Some("AWS::NoValue"), "{name}");
+                    let condition = branches[0].as_str().unwrap().to_owned();
+                    statements.push((Some(condition), branches[1].clone()));
+                }
+                other => panic!("{name}: unexpected statement {other:?}"),
+            }
+        }
+    }
+    statements
+}
+
+fn strings(value: &Yaml) -> Vec<String> {
+    match value {
+        Yaml::Array(items) => items.iter().flat_map(strings).collect(),
+        Yaml::String(s) => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn each_role_grants_only_what_its_code_calls_and_the_user_tokens_only_in_table_mode() {
+    let template = template();
+    let functions = functions(&template);
+    let named: BTreeSet<&str> = functions.iter().map(|(n, _)| n.as_str()).collect();
+    let listed: BTreeSet<&str> = ACTIONS_THE_CODE_USES.iter().map(|(n, _)| *n).collect();
+    assert_eq!(named, listed, "every function's actions are listed");
+    for (name, used) in ACTIONS_THE_CODE_USES {
+        let function = &template["Resources"][name];
+        let mut granted = BTreeSet::new();
+        for (condition, statement) in statements(name, function) {
+            assert_eq!(statement["Effect"].as_str(), Some("Allow"), "{name}");
+            let actions = strings(&statement["Action"]);
+            let resources = strings(&statement["Resource"]);
+            assert!(!actions.is_empty() && !resources.is_empty(), "{name}");
+            for action in &actions {
+                assert!(used.contains(&action.as_str()), "{name} may {action}");
+            }
+            assert!(
+                !resources.iter().any(|r| r.contains('*')),
+                "{name}: {resources:?}"
+            );
+            // The user token table is read by the table resolver only.
+            let names_user_tokens = resources.iter().any(|r| r.starts_with("UserTokensTable"));
+            assert_eq!(
+                names_user_tokens,
+                condition.as_deref() == Some("UsesUserTokenTable"),
+                "{name}: {resources:?} under {condition:?}"
+            );
+            granted.extend(actions);
+        }
+        let used: BTreeSet<String> = used.iter().map(|a| (*a).to_owned()).collect();
+        assert_eq!(granted, used, "{name} is granted what its code calls");
+    }
+    let condition = strings(&template["Conditions"]["UsesUserTokenTable"]);
+    assert_eq!(
+        condition,
+        ["UserTokenResolver", "table"],
+        "!Equals [!Ref …, table]"
+    );
+}
+
+/// A parameter's default, as a number.
+fn default_of(template: &Yaml, parameter: &str) -> i64 {
+    template["Parameters"][parameter]["Default"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{parameter} has a numeric default"))
+}
+
+#[test]
+fn the_sdk_jwt_route_has_its_own_throttling_below_the_apis() {
+    let template = template();
+    let api = &template["Resources"]["HttpApi"]["Properties"];
+    // The route the settings name is the one the function's event creates.
+    let event = &template["Resources"]["SdkExchangeFunction"]["Properties"]["Events"]["Exchange"];
+    let route = format!(
+        "{} {}",
+        event["Properties"]["Method"].as_str().unwrap(),
+        event["Properties"]["Path"].as_str().unwrap()
+    );
+    assert_eq!(route, "POST /sdk/jwt");
+    let sdk = &api["RouteSettings"][route.as_str()];
+    let defaults = &api["DefaultRouteSettings"];
+    for (limit, own, api_wide) in [
+        (
+            "ThrottlingRateLimit",
+            "SdkThrottlingRateLimit",
+            "ThrottlingRateLimit",
+        ),
+        (
+            "ThrottlingBurstLimit",
+            "SdkThrottlingBurstLimit",
+            "ThrottlingBurstLimit",
+        ),
+    ] {
+        // A route's settings replace the defaults: both limits must be set.
+        assert_eq!(sdk[limit].as_str(), Some(own), "{route} {limit}");
+        assert_eq!(defaults[limit].as_str(), Some(api_wide), "{limit}");
+        assert!(
+            default_of(&template, own) < default_of(&template, api_wide),
+            "{own} defaults below {api_wide}"
+        );
+        assert!(
+            !template["Parameters"][own]["Description"]
+                .as_str()
+                .unwrap_or_default()
+                .is_empty()
+        );
+        let operations = template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .find(|group| group["Label"]["default"].as_str() == Some("Operations"))
+            .unwrap();
+        assert!(strings(&operations["Parameters"]).contains(&own.to_owned()));
+    }
+}
+
+fn log_groups(template: &Yaml) -> Vec<(String, Yaml)> {
+    resources(template)
+        .into_iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Logs::LogGroup"))
+        .collect()
+}
+
+#[test]
+fn every_function_logs_to_a_group_of_the_stack_and_every_log_group_has_a_retention() {
+    let template = template();
+    let groups = log_groups(&template);
+    // The functions' three and the HTTP API's access log.
+    assert_eq!(groups.len(), 4);
+    for (name, group) in &groups {
+        assert_eq!(
+            group["Properties"]["RetentionInDays"].as_str(),
+            Some("LogRetentionDays"),
+            "{name}"
+        );
+    }
+    let retention = &template["Parameters"]["LogRetentionDays"];
+    let allowed: Vec<i64> = retention["AllowedValues"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    assert!(allowed.contains(&default_of(&template, "LogRetentionDays")));
+    assert!(!allowed.contains(&0), "0 would be never expire");
+
+    let global = &template["Globals"]["Function"]["LoggingConfig"];
+    assert_eq!(global["LogFormat"].as_str(), Some("JSON"));
+    assert!(global["LogGroup"].is_badvalue(), "one group per function");
+    let mut used = BTreeSet::new();
+    for (name, function) in functions(&template) {
+        let group = function["Properties"]["LoggingConfig"]["LogGroup"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} names its log group"));
+        assert!(
+            groups.iter().any(|(g, _)| g == group),
+            "{name}: {group} is a log group of the stack"
+        );
+        assert!(used.insert(group.to_owned()), "{name} shares {group}");
+    }
+}
+
+#[test]
+fn the_access_log_is_one_json_line_without_query_strings_bodies_or_credentials() {
+    let template = template();
+    let settings = &template["Resources"]["HttpApi"]["Properties"]["AccessLogSettings"];
+    let destination = settings["DestinationArn"].as_str().unwrap();
+    let group = destination.strip_suffix(".Arn").unwrap();
+    assert_eq!(
+        template["Resources"][group]["Type"].as_str(),
+        Some("AWS::Logs::LogGroup"),
+        "{destination}"
+    );
+    let format = settings["Format"].as_str().unwrap();
+    assert!(!format.contains('\n'), "one line per request");
+    let fields: serde_json::Map<String, Value> =
+        serde_json::from_str(format).expect("the access log format is a JSON object");
+    let variables: Vec<&str> = fields
+        .values()
+        .map(|v| v.as_str().expect("every value is a quoted variable"))
+        .collect();
+    for variable in ["$context.requestId", "$context.status"] {
+        assert!(variables.contains(&variable), "{variable}");
+    }
+    let lower = format.to_ascii_lowercase();
+    for carries in [
+        "querystring",
+        "body",
+        "authorization",
+        "requestoverride",
+        "header",
+        "$request.",
+        "$context.path",
+    ] {
+        assert!(!lower.contains(carries), "the access log names {carries}");
     }
 }
