@@ -11,24 +11,26 @@
 //! ```
 //! Kinds (all when none is named):
 //! - `get-user-token`: the SDK exchange's `GetItem` (consistent read) of a registered user token;
-//! - `get-todos`: a consistent `GetItem` of one user's to-do item holding 10 to-dos;
-//! - `update-todos`: a conditional `UpdateItem` of that item with expression attribute names and
-//!   values, `ReturnValues` `ALL_NEW` and `ReturnValuesOnConditionCheckFailure` `ALL_OLD`, as a
-//!   to-do write makes it (the update leaves the item's size unchanged, so every call costs the
-//!   same);
+//! - `get-todos`: `TodoStore::list` of a user with 10 to-dos (one consistent `GetItem`), as
+//!   `GET /todo_items` makes it;
+//! - `update-todos`: `TodoStore::add` and `TodoStore::delete` in turn on that user (each one
+//!   conditional `UpdateItem` returning the new list), as `POST` and `DELETE /todo_items` make
+//!   them; the list stays at 10–11 items, so every call costs the same;
 //! - `get-secret`: the secret cache's `GetSecretValue`;
 //! - `endpoint-rules`: not a call, but what DynamoDB's endpoint rules cost once per call on
 //!   Lambda, where no endpoint URL is set (the calls above set one, which the rules answer
-//!   early): the SDK's default resolver on the parameters a `GetItem` gives it there.
+//!   early): the SDK's default resolver on the parameters a `GetItem` gives it there;
+//! - `raw-http`: the floor under any SDK call: the user token's `GetItem` body POSTed to
+//!   DynamoDB Local with a bare hyper client (HTTP/1.1, kept alive, unsigned), and its answer
+//!   read, with no SDK at all: what the socket, the kernel and the HTTP exchange cost.
 //!
 //! Configuration comes from the environment, as in the functions (`AWS_REGION`, credentials,
 //! `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SECRETS_MANAGER`); `aws-calls` fails on the
 //! first call that does not succeed.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::AttributeValue;
 
 /// The table of registered user tokens (key `token_hash`, as the SDK exchange's table).
 const USER_TOKENS_TABLE: &str = "aws-calls-user-tokens";
@@ -46,14 +48,16 @@ enum Kind {
     UpdateTodos,
     GetSecret,
     EndpointRules,
+    RawHttp,
 }
 
-const KINDS: [Kind; 5] = [
+const KINDS: [Kind; 6] = [
     Kind::GetUserToken,
     Kind::GetTodos,
     Kind::UpdateTodos,
     Kind::GetSecret,
     Kind::EndpointRules,
+    Kind::RawHttp,
 ];
 
 impl Kind {
@@ -64,16 +68,18 @@ impl Kind {
             Kind::UpdateTodos => "update-todos",
             Kind::GetSecret => "get-secret",
             Kind::EndpointRules => "endpoint-rules",
+            Kind::RawHttp => "raw-http",
         }
     }
 
     fn describe(self) -> &'static str {
         match self {
             Kind::GetUserToken => "GetItem, user token (SDK exchange)",
-            Kind::GetTodos => "GetItem, to-do list of 10",
-            Kind::UpdateTodos => "UpdateItem, conditional, ALL_NEW (to-do write)",
+            Kind::GetTodos => "GetItem, to-do list of 10 (TodoStore::list)",
+            Kind::UpdateTodos => "UpdateItem, conditional, ALL_NEW (TodoStore::add / delete)",
             Kind::GetSecret => "GetSecretValue (moto)",
             Kind::EndpointRules => "DynamoDB endpoint rules as on Lambda (no call)",
+            Kind::RawHttp => "the same GetItem over bare hyper, no SDK, unsigned (floor)",
         }
     }
 
@@ -90,6 +96,16 @@ struct Clients {
     endpoint_rules: aws_sdk_dynamodb::config::endpoint::DefaultResolver,
     dynamodb: aws_sdk_dynamodb::Client,
     secrets: aws_sdk_secretsmanager::Client,
+    /// The to-do store, as the todos function builds it.
+    todos: todos::TodoStore,
+    /// The id `update-todos` added last and deletes next (none: it adds next).
+    added: std::sync::Mutex<Option<todos::TodoId>>,
+    /// A bare HTTP/1.1 client and DynamoDB Local's URL, for `raw-http`.
+    raw: hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        http_body_util::Full<bytes::Bytes>,
+    >,
+    dynamodb_url: String,
     /// The user token's key, hashed once (the hash is not part of the call).
     token_hash: String,
 }
@@ -98,7 +114,9 @@ impl Clients {
     fn from_env() -> Self {
         let aws = zendesk_jwt::lambda::aws::Aws::from_env();
         let dynamodb = aws.dynamodb().unwrap_or_else(|e| fail(&e.to_string()));
-        let secrets = aws.secrets_manager().unwrap_or_else(|e| fail(&e.to_string()));
+        let secrets = aws
+            .secrets_manager()
+            .unwrap_or_else(|e| fail(&e.to_string()));
         let config = dynamodb.config().clone();
         let lambda_endpoint_params = aws_sdk_dynamodb::config::endpoint::Params::builder()
             .set_region(config.region().map(|r| r.to_string()))
@@ -111,6 +129,12 @@ impl Clients {
         Clients {
             lambda_endpoint_params,
             endpoint_rules: aws_sdk_dynamodb::config::endpoint::DefaultResolver::new(),
+            todos: todos::TodoStore::new(dynamodb.clone(), TODOS_TABLE, 500),
+            added: std::sync::Mutex::new(None),
+            raw: hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http(),
+            dynamodb_url: std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
+                .unwrap_or_else(|_| fail("raw-http needs AWS_ENDPOINT_URL_DYNAMODB")),
             dynamodb,
             secrets,
             token_hash: sdk_exchange::token_hash(USER_TOKEN),
@@ -133,42 +157,30 @@ impl Clients {
                 assert!(output.item.is_some_and(|item| item.contains_key("email")));
             }
             Kind::GetTodos => {
-                let output = self
-                    .dynamodb
-                    .get_item()
-                    .table_name(TODOS_TABLE)
-                    .key("owner", AttributeValue::S(OWNER.into()))
-                    .consistent_read(true)
-                    .send()
+                let items = self
+                    .todos
+                    .list(OWNER)
                     .await
-                    .unwrap_or_else(|e| fail(&dynamodb_error(e)));
-                assert_eq!(todo_count(output.item.as_ref()), 10);
+                    .unwrap_or_else(|e| fail(&format!("list: {e:?}")));
+                // 10, or 11 while `update-todos` has added its item and not yet deleted it.
+                assert!((10..=11).contains(&items.len()));
             }
             Kind::UpdateTodos => {
-                let output = self
-                    .dynamodb
-                    .update_item()
-                    .table_name(TODOS_TABLE)
-                    .key("owner", AttributeValue::S(OWNER.into()))
-                    .update_expression("SET #items[0].#value = :value, #version = #version + :one")
-                    .condition_expression("attribute_exists(#version) AND size(#items) < :max")
-                    .expression_attribute_names("#items", "items")
-                    .expression_attribute_names("#value", "value")
-                    .expression_attribute_names("#version", "version")
-                    .expression_attribute_values(
-                        ":value",
-                        AttributeValue::S("first, edited".into()),
-                    )
-                    .expression_attribute_values(":one", AttributeValue::N("1".into()))
-                    .expression_attribute_values(":max", AttributeValue::N("500".into()))
-                    .return_values(ReturnValue::AllNew)
-                    .return_values_on_condition_check_failure(
-                        ReturnValuesOnConditionCheckFailure::AllOld,
-                    )
-                    .send()
-                    .await
-                    .unwrap_or_else(|e| fail(&dynamodb_error(e)));
-                assert_eq!(todo_count(output.attributes.as_ref()), 10);
+                let added = self.added.lock().expect("not poisoned").take();
+                let items = match added {
+                    Some(id) => self.todos.delete(OWNER, id).await,
+                    None => {
+                        let value = todos::TodoValue::parse("one more to-do".into())
+                            .expect("a valid value");
+                        self.todos.add(OWNER, &value, None).await.map(|added| {
+                            let id = added.items.last().expect("the new item").id;
+                            *self.added.lock().expect("not poisoned") = Some(id);
+                            added.items
+                        })
+                    }
+                }
+                .unwrap_or_else(|e| fail(&format!("add or delete: {e:?}")));
+                assert!((10..=11).contains(&items.len()));
             }
             Kind::GetSecret => {
                 let output = self
@@ -190,6 +202,38 @@ impl Clients {
                     .await
                     .unwrap_or_else(|e| fail(&e.to_string()));
                 assert!(endpoint.url().starts_with("https://dynamodb."));
+            }
+            Kind::RawHttp => {
+                use http_body_util::BodyExt;
+                let body = format!(
+                    r#"{{"TableName":"{USER_TOKENS_TABLE}","Key":{{"token_hash":{{"S":"{}"}}}},"ConsistentRead":true}}"#,
+                    self.token_hash
+                );
+                let request = hyper::Request::post(&self.dynamodb_url)
+                    .header("content-type", "application/x-amz-json-1.0")
+                    .header("x-amz-target", "DynamoDB_20120810.GetItem")
+                    .header(
+                        "authorization",
+                        "AWS4-HMAC-SHA256 Credential=local/20261129/us-east-1/dynamodb/aws4_request, \
+                         SignedHeaders=host;x-amz-date, Signature=0",
+                    )
+                    .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+                    .expect("a valid request");
+                let response = self
+                    .raw
+                    .request(request)
+                    .await
+                    .unwrap_or_else(|e| fail(&format!("raw-http: {e}")));
+                assert_eq!(response.status(), 200);
+                let body = response
+                    .into_body()
+                    .collect()
+                    .await
+                    .unwrap_or_else(|e| fail(&format!("raw-http: {e}")))
+                    .to_bytes();
+                let answer: serde_json::Value =
+                    serde_json::from_slice(&body).expect("DynamoDB answers JSON");
+                assert!(answer["Item"]["email"]["S"].is_string());
             }
         }
     }
@@ -220,24 +264,20 @@ impl Clients {
             .send()
             .await
             .unwrap_or_else(|e| fail(&dynamodb_error(e)));
-        let todos = (1..=10)
-            .map(|id| {
-                AttributeValue::M(HashMap::from([
-                    ("id".to_owned(), n(id)),
-                    ("value".to_owned(), s(&format!("to-do number {id}"))),
-                ]))
-            })
-            .collect();
-        self.dynamodb
-            .put_item()
-            .table_name(TODOS_TABLE)
-            .item("owner", s(OWNER))
-            .item("items", AttributeValue::L(todos))
-            .item("next_id", n(11))
-            .item("version", n(1))
-            .send()
+        // The to-do list of 10, written as the todos function writes it.
+        let existing = self
+            .todos
+            .list(OWNER)
             .await
-            .unwrap_or_else(|e| fail(&dynamodb_error(e)));
+            .unwrap_or_else(|e| fail(&format!("list: {e:?}")));
+        for number in existing.len() + 1..=10 {
+            let value =
+                todos::TodoValue::parse(format!("to-do number {number}")).expect("a valid value");
+            self.todos
+                .add(OWNER, &value, None)
+                .await
+                .unwrap_or_else(|e| fail(&format!("add: {e:?}")));
+        }
         let secret = "0123456789abcdef0123456789abcdef";
         let created = self
             .secrets
@@ -246,21 +286,14 @@ impl Clients {
             .secret_string(secret)
             .send()
             .await;
-        if let Err(error) = created {
-            if !error
+        if let Err(error) = created
+            && !error
                 .as_service_error()
                 .is_some_and(|e| e.is_resource_exists_exception())
-            {
-                fail(&aws_sdk_secretsmanager::error::DisplayErrorContext(error).to_string());
-            }
+        {
+            fail(&aws_sdk_secretsmanager::error::DisplayErrorContext(error).to_string());
         }
     }
-}
-
-fn todo_count(item: Option<&HashMap<String, AttributeValue>>) -> usize {
-    item.and_then(|item| item.get("items"))
-        .and_then(|items| items.as_l().ok())
-        .map_or(0, Vec::len)
 }
 
 fn dynamodb_error<E, R>(error: aws_sdk_dynamodb::error::SdkError<E, R>) -> String
@@ -329,12 +362,12 @@ fn options(args: &[String]) -> Options {
 fn main() {
     zendesk_jwt::lambda::logging::init();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    // Where the calls run (AWS_CALLS_RUNTIME): `lambda` (default) as in the functions, whose
-    // `main` is `#[tokio::main]` and whose handler `lambda_runtime::run` awaits in `block_on`
-    // on the main thread, while the HTTP connections' tasks run on the runtime's workers;
-    // `worker`, in a task on a worker, as the local server's handlers run; `current-thread`,
-    // on a single-threaded runtime.
-    let place = std::env::var("AWS_CALLS_RUNTIME").unwrap_or_else(|_| "lambda".into());
+    // Where the calls run (AWS_CALLS_RUNTIME): `current-thread` (default), as in the functions,
+    // whose `main` is `#[tokio::main(flavor = "current_thread")]`; `lambda`, as the functions ran
+    // before, with `#[tokio::main]`: the handler awaited in `block_on` on the main thread while
+    // the HTTP connections' tasks run on the runtime's workers; `worker`, in a task on a worker
+    // of a multi-threaded runtime, as the local server's handlers run.
+    let place = std::env::var("AWS_CALLS_RUNTIME").unwrap_or_else(|_| "current-thread".into());
     let runtime = match place.as_str() {
         "lambda" | "worker" => tokio::runtime::Builder::new_multi_thread(),
         "current-thread" => tokio::runtime::Builder::new_current_thread(),

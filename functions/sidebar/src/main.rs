@@ -5,7 +5,10 @@ use sidebar::{Sidebar, SidebarConfig};
 use zendesk_jwt::lambda::aws::Aws;
 use zendesk_jwt::lambda::{logging, runtime};
 
-#[tokio::main]
+// One request at a time per execution environment: a single-threaded runtime runs the handler
+// and its AWS calls' connections on one thread, without waking a worker thread for every call
+// (docs/PERFORMANCE.md, "CPU per AWS call").
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     logging::init();
     let sidebar = Sidebar::new(&SidebarConfig::from_env()?, &Aws::from_env())?;

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_sdk_dynamodb::config::BehaviorVersion;
+use aws_sdk_dynamodb::config::{BehaviorVersion, StalledStreamProtectionConfig};
 use aws_smithy_async::rt::sleep::{SharedAsyncSleep, TokioSleep};
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
@@ -134,7 +134,12 @@ fn sdk_config(env: &Reader) -> Result<SdkConfig, ConfigError> {
         .credentials_provider(SharedCredentialsProvider::new(credentials))
         .sleep_impl(SharedAsyncSleep::new(TokioSleep::new()))
         .timeout_config(timeout_config())
-        .retry_config(retry_config());
+        .retry_config(retry_config())
+        // Stalled-stream protection cancels a body that moves slower than 1 byte/s for 20 s;
+        // every attempt here ends within ATTEMPT_TIMEOUT (2 s), so it could never act, and it
+        // wraps every request and response body (about 9,000 instructions per call,
+        // docs/PERFORMANCE.md, "CPU per AWS call").
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
     if let Some(url) = env.optional("AWS_ENDPOINT_URL") {
         config = config.endpoint_url(super::env::url("AWS_ENDPOINT_URL", url)?);
     }
@@ -177,6 +182,13 @@ mod tests {
         assert_eq!(
             dynamodb.config().region().map(|r| r.as_ref()),
             Some("eu-west-1")
+        );
+        assert!(
+            !dynamodb
+                .config()
+                .stalled_stream_protection()
+                .is_some_and(|s| s.is_enabled()),
+            "no stalled-stream protection: the attempt timeout bounds every body"
         );
         assert!(aws.secrets_manager().is_ok());
     }
