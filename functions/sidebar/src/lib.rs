@@ -144,28 +144,19 @@ impl Sidebar {
     /// Answer one request, and count it. Every expected failure is a response; this never
     /// fails.
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        if let Some(rest) = api::api_path(req.uri().path()) {
-            return match self.api(&req, rest).await {
-                Ok(response) => {
-                    self.metrics.request(Outcome::Accepted);
-                    response
-                }
-                Err(error) => {
-                    self.metrics.request(error.outcome());
-                    error.into_response()
-                }
-            };
-        }
-        match self.start(&req).await {
-            Ok(response) => {
-                self.metrics.request(Outcome::Accepted);
-                response
-            }
-            Err(error) => {
-                self.metrics.request(error.outcome());
-                error.into_response()
-            }
-        }
+        // Each request is counted once, by its outcome.
+        let (outcome, response) = match api::api_path(req.uri().path()) {
+            Some(rest) => match self.api(&req, rest).await {
+                Ok(response) => (Outcome::Accepted, response),
+                Err(error) => (error.outcome(), error.into_response()),
+            },
+            None => match self.start(&req).await {
+                Ok(response) => (Outcome::Accepted, response),
+                Err(error) => (error.outcome(), error.into_response()),
+            },
+        };
+        self.metrics.request(outcome);
+        response
     }
 
     async fn start(&self, req: &Request) -> Result<Response<Body>, SidebarError> {
