@@ -117,9 +117,8 @@ impl Clients {
         let secrets = aws
             .secrets_manager()
             .unwrap_or_else(|e| fail(&e.to_string()));
-        let config = dynamodb.config().clone();
         let lambda_endpoint_params = aws_sdk_dynamodb::config::endpoint::Params::builder()
-            .set_region(config.region().map(|r| r.to_string()))
+            .set_region(dynamodb.config().region().map(|r| r.to_string()))
             .use_dual_stack(false)
             .use_fips(false)
             .account_id_endpoint_mode("preferred")
@@ -246,24 +245,14 @@ impl Clients {
                 .await
                 .unwrap_or_else(|e| fail(&e));
         }
-        let s = |v: &str| AttributeValue::S(v.into());
-        let n = |v: u64| AttributeValue::N(v.to_string());
-        let expires_at = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("the clock is after 1970")
-            .as_secs()
-            + 30 * 24 * 3600;
-        self.dynamodb
-            .put_item()
-            .table_name(USER_TOKENS_TABLE)
-            .item("token_hash", s(&self.token_hash))
-            .item("expires_at", n(expires_at))
-            .item("name", s("Ann Example"))
-            .item("email", s("ann@example.com"))
-            .item("external_id", s("user-1"))
-            .send()
-            .await
-            .unwrap_or_else(|e| fail(&dynamodb_error(e)));
+        integration_tests::sdk_exchange::register_user_token(
+            &self.dynamodb,
+            USER_TOKENS_TABLE,
+            USER_TOKEN,
+            30 * 24 * 3600,
+            &[("external_id", AttributeValue::S("user-1".into()))],
+        )
+        .await;
         // The to-do list of 10, written as the todos function writes it.
         let existing = self
             .todos
