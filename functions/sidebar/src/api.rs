@@ -22,7 +22,7 @@ use zendesk_jwt::RefusalReason;
 use zendesk_jwt::lambda::http::{BodyError, json_response};
 use zendesk_jwt::lambda::metrics::Outcome;
 
-use crate::store::{MAX_NOTE_CHARS, TicketId};
+use crate::store::{MAX_NOTE_CHARS, MAX_NOTE_VERSION, TicketId};
 
 /// The header the page sends its `app_guid` in, as `encodeURIComponent` writes it.
 pub const APP_GUID_HEADER: HeaderName = HeaderName::from_static("x-app-guid");
@@ -98,9 +98,13 @@ pub fn note_update(req: &Request) -> Result<NoteUpdate, ApiError> {
             "A note may be at most 4000 characters",
         ));
     }
-    let version = body.version.as_u64().ok_or(ApiError::BadRequest(
-        "version must be the note's version you last read (0 for a new note)",
-    ))?;
+    let version = body
+        .version
+        .as_u64()
+        .filter(|&v| v <= MAX_NOTE_VERSION)
+        .ok_or(ApiError::BadRequest(
+            "version must be the note's version you last read (0 for a new note)",
+        ))?;
     Ok(NoteUpdate { note, version })
 }
 

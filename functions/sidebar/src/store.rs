@@ -31,6 +31,9 @@ pub const INSTALLATION_ITEM: &str = "installation";
 pub const MAX_NOTE_CHARS: usize = 4000;
 /// The largest ticket id accepted: the largest integer a browser's JSON keeps exactly.
 pub const MAX_TICKET_ID: u64 = (1 << 53) - 1;
+/// The largest note version a save may name: the largest integer a page's JavaScript holds
+/// exactly, far beyond any count of saves, so the next version is always countable.
+pub const MAX_NOTE_VERSION: u64 = (1 << 53) - 1;
 
 /// The key of the item `sort_key` of `installation`.
 pub fn key(installation: &ZafInstallation, sort_key: &str) -> Item {

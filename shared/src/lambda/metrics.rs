@@ -21,7 +21,6 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use crate::verify::RefusalReason;
 use crate::verify::{AuthError, JwksCache};
@@ -253,14 +252,14 @@ impl Metrics {
     /// Count one request by its outcome: call it exactly once per request, with the answer.
     pub fn request(&self, outcome: Outcome) {
         if !matches!(self.sink, Sink::Discard) {
-            self.write(self.request_line(outcome, now_millis()));
+            self.write(self.request_line(outcome, crate::clock::now_millis()));
         }
     }
 
     /// Count one event (a JWKS or secret refresh, or its failure).
     pub fn event(&self, event: Event) {
         if !matches!(self.sink, Sink::Discard) {
-            self.write(self.event_line(event, now_millis()));
+            self.write(self.event_line(event, crate::clock::now_millis()));
         }
     }
 
@@ -384,13 +383,6 @@ fn push_value(line: &mut String, name: &str, digit: char) {
     line.push_str(r#"":"#);
     line.push(digit);
     line.push(',');
-}
-
-fn now_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default()
 }
 
 impl AuthError {
@@ -672,7 +664,7 @@ mod tests {
         assert_eq!(lines.len(), 2);
         let first: Value = serde_json::from_str(&lines[0]).unwrap();
         assert_eq!(first["Reason"], "expired");
-        let now = now_millis();
+        let now = crate::clock::now_millis();
         let stamp = first["_aws"]["Timestamp"].as_u64().unwrap();
         assert!(now >= stamp && now - stamp < 60_000, "stamped now");
         let second: Value = serde_json::from_str(&lines[1]).unwrap();

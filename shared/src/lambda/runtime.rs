@@ -11,6 +11,7 @@
 //! handlers decode them as before), and a host or scheme that is not one is dropped, so the
 //! function answers the request like any other.
 
+use std::fmt::Write as _;
 use std::task::{Context, Poll};
 
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
@@ -71,17 +72,12 @@ pub fn make_safe(payload: &mut LambdaRequest) {
 }
 
 fn make_v2_safe(event: &mut ApiGatewayV2httpRequest) {
-    let mut path = encode(event.raw_path.as_deref().unwrap_or(""), PATH);
-    if !path.starts_with('/') {
-        path.insert(0, '/');
+    match event.raw_path.as_deref() {
+        Some(path) if path.starts_with('/') => encode_in_place(&mut event.raw_path, PATH),
+        path => event.raw_path = Some(format!("/{}", encode(path.unwrap_or(""), PATH))),
     }
-    event.raw_path = Some(path);
-    if let Some(stage) = &event.request_context.stage {
-        event.request_context.stage = Some(encode(stage, SEGMENT));
-    }
-    if let Some(query) = &event.raw_query_string {
-        event.raw_query_string = Some(encode(query, QUERY));
-    }
+    encode_in_place(&mut event.request_context.stage, SEGMENT);
+    encode_in_place(&mut event.raw_query_string, QUERY);
     let proto = header::HeaderName::from_static("x-forwarded-proto");
     let scheme_ok = event.headers.get(&proto).is_none_or(|v| {
         v.as_bytes().eq_ignore_ascii_case(b"https") || v.as_bytes().eq_ignore_ascii_case(b"http")
@@ -89,33 +85,32 @@ fn make_v2_safe(event: &mut ApiGatewayV2httpRequest) {
     if !scheme_ok {
         event.headers.remove(&proto);
     }
-    let host_ok = event
-        .headers
-        .get(header::HOST)
-        .is_none_or(|v| v.to_str().is_ok_and(is_host));
+    let host = event.headers.get(header::HOST).map(|v| v.to_str());
+    let domain_name = event.request_context.domain_name.as_deref();
+    let domain_ok = domain_name.is_none_or(is_host);
+    // API Gateway sends its domain name as the Host: one check serves both.
+    let host_ok = match host {
+        None => true,
+        Some(Ok(host)) if Some(host) == domain_name => domain_ok,
+        Some(host) => host.is_ok_and(is_host),
+    };
+    if !domain_ok {
+        event.request_context.domain_name = None;
+    }
     if !host_ok {
         event.headers.remove(header::HOST);
     }
-    if event
-        .request_context
-        .domain_name
-        .as_deref()
-        .is_some_and(|name| !is_host(name))
-    {
-        event.request_context.domain_name = None;
-    }
 }
 
-/// A host (with an optional port) that makes a URL whatever the scheme, with nothing else in it.
+/// A host (with an optional port) that makes a URL, with nothing else in it. `http` and
+/// `https` URLs read their host the same way, so one parse answers for both.
 fn is_host(host: &str) -> bool {
     !host.is_empty()
         && host
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
-        && ["http", "https"].iter().all(|scheme| {
-            url::Url::parse(&format!("{scheme}://{host}/"))
-                .is_ok_and(|url| url.host_str().is_some() && url.path() == "/")
-        })
+        && url::Url::parse(&format!("http://{host}/"))
+            .is_ok_and(|url| url.host_str().is_some() && url.path() == "/")
 }
 
 /// Which bytes may stay as they are (besides ASCII letters and digits, and `%` before two hex
@@ -125,18 +120,35 @@ const SEGMENT: &[u8] = b"-._~!$&'()*+,;=:@";
 const PATH: &[u8] = b"-._~!$&'()*+,;=:@/";
 const QUERY: &[u8] = b"-._~!$&'()*+,;=:@/?";
 
+/// Whether the byte at `i` of `bytes` may stay as it is.
+fn may_stay(bytes: &[u8], i: usize, keep: &[u8]) -> bool {
+    let b = bytes[i];
+    b.is_ascii_alphanumeric()
+        || keep.contains(&b)
+        || (b == b'%'
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+            && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+}
+
+/// Percent-encode `value` in place, leaving it untouched (no copy) when nothing needs encoding,
+/// as in every ordinary request.
+fn encode_in_place(value: &mut Option<String>, keep: &[u8]) {
+    if let Some(text) = value
+        && !(0..text.len()).all(|i| may_stay(text.as_bytes(), i, keep))
+    {
+        *text = encode(text, keep);
+    }
+}
+
 /// `text` with every other byte percent-encoded.
 fn encode(text: &str, keep: &[u8]) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(bytes.len());
     for (i, &b) in bytes.iter().enumerate() {
-        let escape_ok = b == b'%'
-            && bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-            && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
-        if b.is_ascii_alphanumeric() || keep.contains(&b) || escape_ok {
+        if may_stay(bytes, i, keep) {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            let _ = write!(out, "%{b:02X}");
         }
     }
     out

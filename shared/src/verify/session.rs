@@ -6,6 +6,7 @@
 //! values, so no other token signed with the key could pass for a session), with no leeway: the
 //! function that checks the expiry is the one that set it.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -114,7 +115,7 @@ impl Session {
     /// `aud`, and claims of the shape [`Session::sign`] writes.
     pub fn verify(token: &str, key: &SessionKey) -> Result<Self, AuthError> {
         checked_header(token)?;
-        let claims: SessionClaims = decode_checked(token, &key.decoding, &validation())?;
+        let claims: SessionClaims = decode_checked(token, &key.decoding, &VALIDATION)?;
         if !is_subdomain(&claims.subdomain) || claims.installation_id == 0 {
             return Err(AuthError::BadSubject("not an installation"));
         }
@@ -129,6 +130,9 @@ impl Session {
         })
     }
 }
+
+/// The checks every session token passes, built once.
+static VALIDATION: LazyLock<Validation> = LazyLock::new(validation);
 
 fn validation() -> Validation {
     let mut validation = Validation::new(Algorithm::HS256);

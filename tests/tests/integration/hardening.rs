@@ -23,7 +23,7 @@ use integration_tests::tokens::{keys, with_claim};
 use sdk_exchange::SdkExchange;
 use serde_json::json;
 use zendesk_jwt::devkeys::{self, help_center_claims};
-use zendesk_jwt::lambda::secrets::{SecretLocation, SecretTimes};
+use zendesk_jwt::lambda::secrets::SecretLocation;
 use zendesk_jwt::{HelpCenterVerifier, JwksCache, JwksSettings, JwksVerifier, TokenRules};
 
 /// GIVEN an SDK exchange whose shared secret lives in `secrets_at` (a moto of the test's own, or
@@ -36,15 +36,12 @@ async fn exchange_reading_its_secret_at(secrets_at: &str) -> (SdkExchange, Strin
     let dynamodb = aws.dynamodb().unwrap();
     let table = create_table(&dynamodb, "token_hash").await;
     register_user_token(&dynamodb, &table, "hardening-token-1", 3600, &[]).await;
-    let mut config = table_config(
+    // A 1 s TTL and the 30 s retry interval (`secret_times`).
+    let config = table_config(
         SecretLocation::SecretsManager(secret_id.clone()),
         Duration::from_secs(1),
         &table,
     );
-    config.secret_times = SecretTimes {
-        ttl: Duration::from_secs(1),
-        retry: Duration::from_secs(30),
-    };
     let exchange = SdkExchange::new(&config, &aws).unwrap();
     assert_eq!(
         exchange_token(&exchange, "hardening-token-1")

@@ -14,7 +14,7 @@ use devserver::devkeys::{self, help_center_claims};
 use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
-use integration_tests::services::{create_table, dynamodb};
+use integration_tests::services::{create_table, dynamodb, local_aws_vars};
 use integration_tests::tokens::keys;
 use integration_tests::{HELP_CENTER_ORIGIN, INSTALLATION_ID, SUBDOMAIN};
 use serde_json::Value;
@@ -138,28 +138,6 @@ async fn run_function(binary: &str, config: &[(&str, String)], mut event: Value)
     }
 }
 
-/// Lambda's environment for the AWS SDK, pointed at the local services.
-fn aws_env() -> Vec<(&'static str, String)> {
-    let endpoint = |name: &str| {
-        std::env::var(name).unwrap_or_else(|_| {
-            panic!("{name} is not set: run the integration tests with scripts/test")
-        })
-    };
-    vec![
-        ("AWS_REGION", "us-east-1".into()),
-        ("AWS_ACCESS_KEY_ID", "local".into()),
-        ("AWS_SECRET_ACCESS_KEY", "local".into()),
-        (
-            "AWS_ENDPOINT_URL_DYNAMODB",
-            endpoint("AWS_ENDPOINT_URL_DYNAMODB"),
-        ),
-        (
-            "AWS_ENDPOINT_URL_SECRETS_MANAGER",
-            endpoint("AWS_ENDPOINT_URL_SECRETS_MANAGER"),
-        ),
-    ]
-}
-
 /// The JSON log lines (metric lines and anything else are not log lines).
 fn json_log_lines(run: &Run) -> Vec<HashMap<String, Value>> {
     run.lines
@@ -241,7 +219,7 @@ async fn at_warn_the_lines_of_an_unavailable_todos_request_still_name_both_reque
         &[("authorization", &format!("Bearer {token}"))],
         None,
     );
-    let mut config = aws_env();
+    let mut config = local_aws_vars();
     config.extend([
         ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
         ("AWS_LAMBDA_LOG_LEVEL", "WARN".to_owned()),
@@ -281,7 +259,7 @@ async fn text_lines_of_a_refused_sdk_exchange_name_both_request_ids() {
         &[("content-type", "application/x-www-form-urlencoded")],
         Some("user_token=nobody-has-this-token"),
     );
-    let mut config = aws_env();
+    let mut config = local_aws_vars();
     config.extend([
         ("AWS_LAMBDA_LOG_LEVEL", "DEBUG".to_owned()),
         (

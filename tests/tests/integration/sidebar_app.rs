@@ -795,6 +795,18 @@ async fn api_refusals_have_a_status_and_a_message_and_write_nothing() {
             "version must be",
         ),
         (
+            "a version no note can have",
+            call(
+                "PUT",
+                note,
+                json,
+                json!({"note": "x", "version": u64::MAX}).to_string(),
+            )
+            .await,
+            400,
+            "version must be",
+        ),
+        (
             "too long",
             call(
                 "PUT",
