@@ -53,10 +53,32 @@ fn the_functions_metrics_namespace_is_one_per_stack() {
 }
 
 #[test]
+fn every_table_has_its_throttle_and_system_error_alarms() {
+    let template = template();
+    let tables: Vec<String> = resources(&template)
+        .into_iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::DynamoDB::Table"))
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(tables.len(), 3, "{tables:?}");
+    let alarms = alarms(&template);
+    for table in &tables {
+        for metric in ["ThrottledRequests", "SystemErrors"] {
+            let watched = alarms.iter().any(|(_, alarm)| {
+                let expression = format!("{:?}", alarm["Properties"]["Metrics"]);
+                expression.contains(&format!("SUM({metric})"))
+                    && expression.contains(&format!("${{{table}}}"))
+            });
+            assert!(watched, "no alarm on {metric} of {table}");
+        }
+    }
+}
+
+#[test]
 fn every_alarm_says_in_one_line_what_it_means_and_notifies_the_alarm_topics() {
     let template = template();
     let alarms = alarms(&template);
-    assert_eq!(alarms.len(), 19, "the alarms the runbook describes");
+    assert_eq!(alarms.len(), 21, "the alarms the runbook describes");
     for (name, alarm) in &alarms {
         let properties = &alarm["Properties"];
         let description = properties["AlarmDescription"].as_str().unwrap_or_default();
