@@ -17,6 +17,7 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # A free TCP port on 127.0.0.1.
 free_port() {
+  need_command python3 "install Python 3.9+"
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
