@@ -11,6 +11,7 @@ use integration_tests::jwks_server::JwksServer;
 use integration_tests::tokens::{base64url_decode, public_key_der};
 use sdk_exchange::{SdkTokenIssuer, SdkUser};
 use serde_json::{Map, Value};
+use zendesk_jwt::clock::Clock;
 use zendesk_jwt::devkeys::{self, DevKey};
 use zendesk_jwt::{
     HelpCenterVerifier, JwksCache, JwksSettings, JwksVerifier, TokenRules, ZafVerifier,
@@ -36,7 +37,7 @@ fn benches(c: &mut Criterion) {
     });
 
     // ZAF token: the sidebar's verification, as the handler does it.
-    let verifier = ZafVerifier::new("acme", 1, Duration::from_secs(30));
+    let verifier = ZafVerifier::new("acme", 1, Duration::from_secs(30), Clock::system());
     let decoding = zendesk_jwt::DecodingKey::from_rsa_pem(key.public_pem().as_bytes()).unwrap();
     c.bench_function("verify ZAF token (ZafVerifier)", |b| {
         b.iter(|| verifier.verify(&zaf_token, &decoding).unwrap())
@@ -44,7 +45,11 @@ fn benches(c: &mut Criterion) {
 
     // Help center token with a warm JWKS cache (the JWKS is served over local HTTP once).
     let jwks = rt.block_on(JwksServer::start(devkeys::jwks(&[&key])));
-    let cache = Arc::new(JwksCache::new(jwks.url(), JwksSettings::default()));
+    let cache = Arc::new(JwksCache::new(
+        jwks.url(),
+        JwksSettings::default(),
+        Clock::system(),
+    ));
     let rules = TokenRules {
         issuer: None,
         audience: None,
@@ -72,14 +77,14 @@ fn benches(c: &mut Criterion) {
         email: "ann@example.com".into(),
         attributes,
     };
-    let sdk_jwt = issuer.sign(&user).unwrap();
+    let sdk_jwt = issuer.sign(&user, Clock::system().now_seconds()).unwrap();
     let (sdk_input, _) = sdk_jwt.rsplit_once('.').unwrap();
     let hmac_key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
     c.bench_function("raw HMAC-SHA256 (aws-lc-rs)", |b| {
         b.iter(|| hmac::sign(&hmac_key, sdk_input.as_bytes()))
     });
     c.bench_function("sign SDK JWT (SdkTokenIssuer)", |b| {
-        b.iter(|| issuer.sign(&user).unwrap())
+        b.iter(|| issuer.sign(&user, Clock::system().now_seconds()).unwrap())
     });
 }
 

@@ -152,6 +152,7 @@ impl DevEnvironment {
             installation: Self::installation(),
             app_guid: app_guid.to_owned(),
             user: Some(DEV_AGENT.to_owned()),
+            iat: devkeys::now().max(0) as u64,
             exp: devkeys::now().saturating_add(ttl_seconds).max(0) as u64,
         };
         let key = zendesk_jwt::SessionKey::new(self.session_key.as_bytes())

@@ -94,6 +94,15 @@ pub fn now() -> i64 {
     crate::clock::now_seconds() as i64
 }
 
+/// `claims` as made at `now` (seconds since the epoch, as a moved clock reads it) and valid for
+/// `ttl_seconds`: their `iat` and `exp` replaced.
+pub fn issued_at(mut claims: serde_json::Value, now: u64, ttl_seconds: i64) -> serde_json::Value {
+    let now = now as i64;
+    claims["iat"] = now.into();
+    claims["exp"] = (now + ttl_seconds).into();
+    claims
+}
+
 /// The claims of a ZAF signed-URL token for `installation_id` in `subdomain`.
 pub fn zaf_claims(subdomain: &str, installation_id: u64, ttl_seconds: i64) -> serde_json::Value {
     let now = now();

@@ -25,6 +25,8 @@ pub enum ProxyMode {
 struct Counts {
     by_operation: BTreeMap<String, u64>,
     capacity: BTreeMap<String, f64>,
+    /// Each measured request's operation and units, in the order answered.
+    measured: Vec<(String, f64)>,
     lost_answers: u64,
 }
 
@@ -125,13 +127,9 @@ impl DynamoDbProxy {
             && let Ok(json) = serde_json::from_slice::<serde_json::Value>(&bytes)
             && let Some(units) = json["ConsumedCapacity"]["CapacityUnits"].as_f64()
         {
-            *self
-                .counts
-                .lock()
-                .unwrap()
-                .capacity
-                .entry(operation.clone())
-                .or_default() += units;
+            let mut counts = self.counts.lock().unwrap();
+            *counts.capacity.entry(operation.clone()).or_default() += units;
+            counts.measured.push((operation.clone(), units));
         }
         if *self.mode.lock().unwrap() == ProxyMode::LoseWriteAnswers
             && WRITES.contains(&operation.as_str())
@@ -171,6 +169,11 @@ impl DynamoDbProxy {
     /// Capacity units consumed so far, by operation (see [`DynamoDbProxy::measure_capacity`]).
     pub fn capacity(&self) -> BTreeMap<String, f64> {
         self.counts.lock().unwrap().capacity.clone()
+    }
+
+    /// Each measured request so far: its operation and the units it consumed, in order.
+    pub fn measured(&self) -> Vec<(String, f64)> {
+        self.counts.lock().unwrap().measured.clone()
     }
 
     /// Requests seen so far, by operation.

@@ -24,7 +24,7 @@ pub enum Endpoint {
     /// `POST /sidebar`, a ZAF token in the form.
     Sidebar(Box<Sidebar>),
     /// `GET /todo_items`, a help center token as the bearer token.
-    Todos(crate::todos::Fixture),
+    Todos(Box<crate::todos::Fixture>),
     /// `POST /sdk/jwt`, an identity-provider token as the user token.
     IdentityProvider(Box<IdpFixture>),
 }
@@ -34,7 +34,7 @@ impl Endpoint {
     pub async fn all() -> Vec<Endpoint> {
         vec![
             Endpoint::Sidebar(Box::new(sidebar_from_secrets_manager().await)),
-            Endpoint::Todos(crate::todos::fixture().await),
+            Endpoint::Todos(Box::new(crate::todos::fixture().await)),
             Endpoint::IdentityProvider(Box::new(idp_fixture().await)),
         ]
     }

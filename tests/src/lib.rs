@@ -16,6 +16,7 @@
 //!   property tests; [`arbitrary`]: the property tests' generators.
 //! * [`faults`]: timing and data checks for the tests that break the services.
 //! * [`local_server`] and [`harness`]: the local server over HTTP and its browser harness.
+//! * [`lifetime`]: the lifetime tests' schedules, item sizes and figures.
 //! * [`http_server`]: a local HTTP server answering from a closure, under the servers above.
 //!
 //! A test that needs a service and cannot reach it fails with a message saying how to run the
@@ -29,6 +30,7 @@ pub mod faults;
 pub mod harness;
 pub mod http_server;
 pub mod jwks_server;
+pub mod lifetime;
 pub mod local_server;
 pub mod processes;
 pub mod sdk_exchange;

@@ -47,6 +47,7 @@ pub fn table_config(secret: SecretLocation, secret_ttl: Duration, table: &str) -
         },
         leeway: Duration::from_secs(30),
         metrics_namespace: Default::default(),
+        clock: zendesk_jwt::clock::Clock::system(),
     }
 }
 
@@ -224,6 +225,7 @@ pub async fn idp_fixture() -> IdpFixture {
         },
         leeway: Duration::from_secs(30),
         metrics_namespace: Default::default(),
+        clock: zendesk_jwt::clock::Clock::system(),
     };
     IdpFixture {
         exchange: SdkExchange::new(&config, &aws).expect("the exchange is configured"),

@@ -36,6 +36,7 @@ pub fn config(public_key: SecretLocation) -> SidebarConfig {
         secret_times: crate::services::secret_times(Duration::from_secs(300)),
         leeway: Duration::from_secs(30),
         metrics_namespace: Default::default(),
+        clock: zendesk_jwt::clock::Clock::system(),
         table: None,
         installation_cache: Duration::from_secs(60),
         sessions: None,

@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 use todos::{Todos, TodosConfig};
+use zendesk_jwt::clock::Clock;
 use zendesk_jwt::devkeys::{self, help_center_claims};
 use zendesk_jwt::lambda::aws::Aws;
 use zendesk_jwt::lambda::metrics::Metrics;
@@ -23,6 +24,8 @@ use crate::{HELP_CENTER_ORIGIN, SUBDOMAIN};
 pub struct Fixture {
     /// The function.
     pub todos: Arc<Todos>,
+    /// Its configuration (the table, the JWKS server, the clock it reads).
+    pub config: TodosConfig,
     /// The JWKS server holding the primary test key.
     pub jwks: JwksServer,
     /// The to-do table.
@@ -51,6 +54,21 @@ pub async fn fixture_counting_in(metrics: Metrics, max_items: u32) -> Fixture {
     build(&aws(), max_items, Duration::from_secs(30), Some(metrics)).await
 }
 
+/// GIVEN the to-do API with this per-user cap, reading `clock` (which the test moves) and
+/// counting in `metrics`.
+pub async fn fixture_at(clock: Clock, max_items: u32, metrics: Metrics) -> Fixture {
+    let mut fixture = build(
+        &aws(),
+        max_items,
+        Duration::from_secs(30),
+        Some(metrics.clone()),
+    )
+    .await;
+    fixture.config.clock = clock;
+    fixture.todos = Arc::new(fixture.instance(&aws(), metrics));
+    fixture
+}
+
 async fn build(aws: &Aws, max_items: u32, cooldown: Duration, metrics: Option<Metrics>) -> Fixture {
     let dynamodb = aws.dynamodb().expect("a DynamoDB client");
     let table = create_table(&dynamodb, "owner").await;
@@ -64,6 +82,7 @@ async fn build(aws: &Aws, max_items: u32, cooldown: Duration, metrics: Option<Me
         jwks: jwks_settings(cooldown, Duration::from_secs(2)),
         leeway: Duration::from_secs(30),
         metrics_namespace: Default::default(),
+        clock: Clock::system(),
     };
     let todos = match metrics {
         Some(metrics) => Todos::counting_in(metrics, &config, aws),
@@ -71,6 +90,7 @@ async fn build(aws: &Aws, max_items: u32, cooldown: Duration, metrics: Option<Me
     };
     Fixture {
         todos: Arc::new(todos.expect("the to-do API is configured")),
+        config,
         jwks,
         table,
         dynamodb,
@@ -83,6 +103,12 @@ pub fn token_for(user_id: u64) -> String {
 }
 
 impl Fixture {
+    /// Another instance of the function over the same table, JWKS and clock, reaching DynamoDB
+    /// through `aws` (a counting proxy, say) and counting in `metrics`.
+    pub fn instance(&self, aws: &Aws, metrics: Metrics) -> Todos {
+        Todos::counting_in(metrics, &self.config, aws).expect("the to-do API is configured")
+    }
+
     /// Send a request to the API.
     pub async fn call(
         &self,
@@ -94,6 +120,17 @@ impl Fixture {
         self.todos
             .handle(request(method, path, headers, body))
             .await
+    }
+
+    /// A help center token for `user_id`, signed with the key the JWKS holds, made now on the
+    /// instance's clock.
+    pub fn token(&self, user_id: u64) -> String {
+        let now = self.config.clock.now_seconds();
+        keys().primary.sign(&devkeys::issued_at(
+            help_center_claims(user_id, 300),
+            now,
+            300,
+        ))
     }
 
     /// Send a request with `token` as the bearer token (and a JSON body, if any).
@@ -114,13 +151,13 @@ impl Fixture {
 
     /// `GET /todo_items` as `user_id`.
     pub async fn list(&self, user_id: u64) -> Response<Body> {
-        self.as_user(&token_for(user_id), "GET", "/todo_items", None)
+        self.as_user(&self.token(user_id), "GET", "/todo_items", None)
             .await
     }
 
     /// `GET /todo_items` as `user_id`, from a page at `origin` (as a browser sends it).
     pub async fn list_from(&self, origin: &str, user_id: u64) -> Response<Body> {
-        let auth = format!("Bearer {}", token_for(user_id));
+        let auth = format!("Bearer {}", self.token(user_id));
         let headers = [("origin", origin), ("authorization", auth.as_str())];
         self.call("GET", "/todo_items", &headers, None).await
     }
@@ -128,13 +165,13 @@ impl Fixture {
     /// `POST /todo_items` of `value` as `user_id`.
     pub async fn add(&self, user_id: u64, value: &str) -> Response<Body> {
         let body = json!({ "value": value }).to_string();
-        self.as_user(&token_for(user_id), "POST", "/todo_items", Some(&body))
+        self.as_user(&self.token(user_id), "POST", "/todo_items", Some(&body))
             .await
     }
 
     /// An add with an `Idempotency-Key` header.
     pub async fn add_with_key(&self, user_id: u64, value: &str, key: &str) -> Response<Body> {
-        let auth = format!("Bearer {}", token_for(user_id));
+        let auth = format!("Bearer {}", self.token(user_id));
         let body = json!({ "value": value }).to_string();
         let headers = [
             ("authorization", auth.as_str()),
@@ -148,7 +185,7 @@ impl Fixture {
     /// `DELETE /todo_items/{id}` as `user_id`.
     pub async fn delete(&self, user_id: u64, id: u64) -> Response<Body> {
         let path = format!("/todo_items/{id}");
-        self.as_user(&token_for(user_id), "DELETE", &path, None)
+        self.as_user(&self.token(user_id), "DELETE", &path, None)
             .await
     }
 

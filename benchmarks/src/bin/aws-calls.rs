@@ -128,7 +128,12 @@ impl Clients {
         Clients {
             lambda_endpoint_params,
             endpoint_rules: aws_sdk_dynamodb::config::endpoint::DefaultResolver::new(),
-            todos: todos::TodoStore::new(dynamodb.clone(), TODOS_TABLE, 500),
+            todos: todos::TodoStore::new(
+                dynamodb.clone(),
+                TODOS_TABLE,
+                500,
+                zendesk_jwt::clock::Clock::system(),
+            ),
             added: std::sync::Mutex::new(None),
             raw: hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                 .build_http(),

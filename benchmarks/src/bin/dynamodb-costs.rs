@@ -70,7 +70,12 @@ async fn main() {
         .dynamodb()
         .expect("a DynamoDB client");
     let todos_table = create_table(&dynamodb, "owner").await;
-    let store = TodoStore::new(dynamodb.clone(), todos_table, 500);
+    let store = TodoStore::new(
+        dynamodb.clone(),
+        todos_table,
+        500,
+        zendesk_jwt::clock::Clock::system(),
+    );
     proxy.measure_capacity();
     let meter = Meter { proxy };
 
@@ -133,6 +138,7 @@ async fn main() {
     let resolver = sdk_exchange::UserResolver::Table(sdk_exchange::UserTokenTable::new(
         dynamodb.clone(),
         tokens_table,
+        zendesk_jwt::clock::Clock::system(),
     ));
     let (read, requests) = meter
         .measure(async {

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use zendesk_jwt::JwksSettings;
+use zendesk_jwt::clock::Clock;
 use zendesk_jwt::lambda::env::{self, ConfigError, ProcessEnv, Reader};
 use zendesk_jwt::lambda::metrics::MetricsNamespace;
 use zendesk_jwt::lambda::secrets::{SecretLocation, SecretTimes};
@@ -50,6 +51,8 @@ pub struct ExchangeConfig {
     pub leeway: Duration,
     /// `METRICS_NAMESPACE` (default `ZendeskJwt`): where the function's metrics go.
     pub metrics_namespace: MetricsNamespace,
+    /// The clock the instance reads: the system's (tests give each instance one they move).
+    pub clock: Clock,
 }
 
 impl ExchangeConfig {
@@ -104,6 +107,7 @@ impl ExchangeConfig {
             resolver,
             leeway: settings::leeway(&env)?,
             metrics_namespace: env.metrics_namespace()?,
+            clock: Clock::system(),
         })
     }
 }

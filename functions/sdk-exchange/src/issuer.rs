@@ -61,10 +61,9 @@ impl SdkTokenIssuer {
         })
     }
 
-    /// The signed JWT for `user`: `name`, `email`, `jti` (random UUID v4), `iat` (whole seconds)
-    /// and the user's optional attributes.
-    pub fn sign(&self, user: &SdkUser) -> Result<String, serde_json::Error> {
-        let iat = zendesk_jwt::clock::now_seconds();
+    /// The signed JWT for `user`: `name`, `email`, `jti` (random UUID v4), `iat` (`now`, whole
+    /// seconds since the epoch) and the user's optional attributes.
+    pub fn sign(&self, user: &SdkUser, iat: u64) -> Result<String, serde_json::Error> {
         // uuid's `fast-rng`: a thread-local CSPRNG seeded from the OS, no system call per token.
         let mut jti = uuid::Uuid::encode_buffer();
         let jti = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut jti);
@@ -108,7 +107,7 @@ mod tests {
             email: "ann@example.com".into(),
             attributes,
         };
-        let jwt = issuer.sign(&user).unwrap();
+        let jwt = issuer.sign(&user, 1_700_000_000).unwrap();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_required_spec_claims::<&str>(&[]);
         validation.validate_exp = false;
@@ -121,7 +120,7 @@ mod tests {
         .claims;
         assert_eq!(claims["name"], "Ann");
         assert_eq!(claims["external_id"], "crm-1");
-        assert!(claims["iat"].is_u64());
+        assert_eq!(claims["iat"], 1_700_000_000);
         let jti = uuid::Uuid::parse_str(claims["jti"].as_str().unwrap()).unwrap();
         assert_eq!(jti.get_version_num(), 4);
         assert_eq!(claims.as_object().unwrap().len(), 5);

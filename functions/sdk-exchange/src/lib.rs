@@ -19,6 +19,7 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
+use zendesk_jwt::clock::Clock;
 use zendesk_jwt::lambda::aws::Aws;
 use zendesk_jwt::lambda::env::ConfigError;
 use zendesk_jwt::lambda::http::{json_response, read_form};
@@ -39,6 +40,7 @@ pub struct SdkExchange {
     issuer: SecretCache<SdkTokenIssuer>,
     resolver: UserResolver,
     metrics: Metrics,
+    clock: Clock,
 }
 
 /// The form Zendesk POSTs.
@@ -62,9 +64,11 @@ impl SdkExchange {
         aws: &Aws,
     ) -> Result<Self, ConfigError> {
         let resolver = match &config.resolver {
-            ResolverConfig::Table { table } => {
-                UserResolver::Table(UserTokenTable::new(aws.dynamodb()?, table.clone()))
-            }
+            ResolverConfig::Table { table } => UserResolver::Table(UserTokenTable::new(
+                aws.dynamodb()?,
+                table.clone(),
+                config.clock.clone(),
+            )),
             ResolverConfig::IdentityProvider {
                 jwks_url,
                 issuer,
@@ -74,7 +78,8 @@ impl SdkExchange {
                 jwks,
             } => {
                 let cache = Arc::new(
-                    JwksCache::new(jwks_url.clone(), jwks.clone()).with_metrics(metrics.clone()),
+                    JwksCache::new(jwks_url.clone(), jwks.clone(), config.clock.clone())
+                        .with_metrics(metrics.clone()),
                 );
                 let rules = TokenRules {
                     issuer: Some(issuer.clone()),
@@ -93,11 +98,13 @@ impl SdkExchange {
                 &config.secret,
                 aws,
                 config.secret_times,
+                config.clock.clone(),
                 SdkTokenIssuer::from_secret,
             )?
             .with_metrics(metrics.clone()),
             resolver,
             metrics,
+            clock: config.clock.clone(),
         })
     }
 
@@ -144,10 +151,12 @@ impl SdkExchange {
             tracing::error!(%error, "cannot sign SDK JWTs");
             ExchangeError::SigningUnavailable
         })?;
-        let jwt = issuer.sign(&user).map_err(|error| {
-            tracing::error!(%error, "signing the SDK JWT failed");
-            ExchangeError::SigningUnavailable
-        })?;
+        let jwt = issuer
+            .sign(&user, self.clock.now_seconds())
+            .map_err(|error| {
+                tracing::error!(%error, "signing the SDK JWT failed");
+                ExchangeError::SigningUnavailable
+            })?;
         tracing::info!("SDK JWT issued");
         Ok(jwt)
     }

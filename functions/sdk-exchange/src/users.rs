@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Value};
+use zendesk_jwt::clock::Clock;
 use zendesk_jwt::{JwksVerifier, RefusalReason};
 
 /// Longest user token accepted, in bytes.
@@ -86,14 +87,16 @@ pub fn token_hash(user_token: &str) -> String {
 pub struct UserTokenTable {
     client: Client,
     table: String,
+    clock: Clock,
 }
 
 impl UserTokenTable {
-    /// A resolver over `table`.
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
+    /// A resolver over `table`, reading expiries against `clock`.
+    pub fn new(client: Client, table: impl Into<String>, clock: Clock) -> Self {
         Self {
             client,
             table: table.into(),
+            clock,
         }
     }
 
@@ -110,7 +113,7 @@ impl UserTokenTable {
         let item = output.item.ok_or_else(|| {
             ResolveError::Refused(RefusalReason::UnknownUserToken, "unknown user token".into())
         })?;
-        user_from_item(&item, zendesk_jwt::clock::now_seconds())
+        user_from_item(&item, self.clock.now_seconds())
     }
 }
 

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use zendesk_jwt::SessionKey;
 use zendesk_jwt::ZafInstallation;
+use zendesk_jwt::clock::Clock;
 use zendesk_jwt::lambda::env::{self, ConfigError, ProcessEnv, Reader};
 use zendesk_jwt::lambda::metrics::MetricsNamespace;
 use zendesk_jwt::lambda::secrets::{SecretLocation, SecretTimes};
@@ -67,6 +68,8 @@ pub struct SidebarConfig {
     /// `SESSION_KEY_SECRET_ID` or `SESSION_KEY`, if set: the start page carries a session and
     /// the app's API is served.
     pub sessions: Option<SessionConfig>,
+    /// The clock the instance reads: the system's (tests give each instance one they move).
+    pub clock: Clock,
 }
 
 impl SidebarConfig {
@@ -144,6 +147,7 @@ impl SidebarConfig {
             table,
             installation_cache,
             sessions,
+            clock: Clock::system(),
         })
     }
 }

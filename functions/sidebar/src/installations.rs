@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::time::Instant;
 use zendesk_jwt::ZafInstallation;
+use zendesk_jwt::clock::Clock;
 use zendesk_jwt::lambda::secrets::{SecretTimes, Step, step};
 
 use crate::config::Installations;
@@ -44,15 +45,20 @@ struct Slot {
 }
 
 impl Slot {
-    fn cached(&self, last_failure: Option<Instant>, times: SecretTimes) -> (Step, Option<Cached>) {
+    fn cached(
+        &self,
+        last_failure: Option<Instant>,
+        times: SecretTimes,
+        now: Instant,
+    ) -> (Step, Option<Cached>) {
         let current = self.current.read().unwrap_or_else(|e| e.into_inner());
         let fetched_at = current.as_ref().map(|(_, at)| *at);
-        let step = step(fetched_at, false, last_failure, Instant::now(), times);
+        let step = step(fetched_at, false, last_failure, now, times);
         (step, current.as_ref().map(|(value, _)| value.clone()))
     }
 
-    fn store(&self, value: Cached) {
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some((value, Instant::now()));
+    fn store(&self, value: Cached, now: Instant) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some((value, now));
     }
 }
 
@@ -61,17 +67,24 @@ pub struct InstallationGate {
     mode: Installations,
     store: Option<Arc<SidebarStore>>,
     times: SecretTimes,
+    clock: Clock,
     slots: Mutex<HashMap<ZafInstallation, Arc<Slot>>>,
 }
 
 impl InstallationGate {
     /// The gate for `mode`, reading records from `store` (required in table mode) and keeping
-    /// them for `times.ttl`.
-    pub fn new(mode: Installations, store: Option<Arc<SidebarStore>>, times: SecretTimes) -> Self {
+    /// them for `times.ttl` as `clock` counts it.
+    pub fn new(
+        mode: Installations,
+        store: Option<Arc<SidebarStore>>,
+        times: SecretTimes,
+        clock: Clock,
+    ) -> Self {
         Self {
             mode,
             store,
             times,
+            clock,
             slots: Mutex::new(HashMap::new()),
         }
     }
@@ -112,7 +125,8 @@ impl InstallationGate {
         match &self.mode {
             Installations::Single(_) => Ok(Admission::Enabled(record)),
             Installations::Table { .. } => {
-                self.slot(installation).store(record.clone());
+                self.slot(installation)
+                    .store(record.clone(), self.clock.instant());
                 Ok(admission(record))
             }
         }
@@ -148,18 +162,18 @@ impl InstallationGate {
             return Err(Unavailable("no table is configured".into()));
         };
         let slot = self.slot(installation);
-        if let (Step::Serve, Some(value)) = slot.cached(None, self.times) {
+        if let (Step::Serve, Some(value)) = slot.cached(None, self.times, self.clock.instant()) {
             return Ok(value);
         }
         let mut last_failure = match slot.refresh.try_lock() {
             Ok(guard) => guard,
-            Err(_) => match slot.cached(None, self.times).1 {
+            Err(_) => match slot.cached(None, self.times, self.clock.instant()).1 {
                 // Another request is fetching this record: use the last good one at once.
                 Some(stale) => return Ok(stale),
                 None => slot.refresh.lock().await,
             },
         };
-        match slot.cached(*last_failure, self.times) {
+        match slot.cached(*last_failure, self.times, self.clock.instant()) {
             (Step::Serve, Some(value)) => Ok(value),
             (Step::Fail, _) => Err(Unavailable(
                 "the last attempt to read the installation failed moments ago".into(),
@@ -167,12 +181,12 @@ impl InstallationGate {
             (_, stale) => match store.installation(installation).await {
                 Ok(record) => {
                     let record = record.map(Arc::new);
-                    slot.store(record.clone());
+                    slot.store(record.clone(), self.clock.instant());
                     *last_failure = None;
                     Ok(record)
                 }
                 Err(error) => {
-                    *last_failure = Some(Instant::now());
+                    *last_failure = Some(self.clock.instant());
                     match stale {
                         Some(stale) => {
                             tracing::warn!(%error, %installation, "installation refresh failed; using the last good record");

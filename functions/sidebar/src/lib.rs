@@ -29,6 +29,7 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
+use zendesk_jwt::clock::Clock;
 use zendesk_jwt::lambda::aws::Aws;
 use zendesk_jwt::lambda::env::ConfigError;
 use zendesk_jwt::lambda::http::{bearer_token, json_response, read_form};
@@ -50,6 +51,7 @@ use store::{SaveError, SidebarStore};
 
 /// The sidebar handler and what it keeps between invocations.
 pub struct Sidebar {
+    clock: Clock,
     verifier: ZafVerifier,
     public_key: SecretCache<DecodingKey>,
     gate: InstallationGate,
@@ -98,19 +100,32 @@ impl Sidebar {
                 &installation.subdomain,
                 installation.installation_id,
                 config.leeway,
+                config.clock.clone(),
             ),
-            Installations::Table { subdomain } => {
-                ZafVerifier::any_installation(subdomain.as_deref(), config.leeway)
-            }
+            Installations::Table { subdomain } => ZafVerifier::any_installation(
+                subdomain.as_deref(),
+                config.leeway,
+                config.clock.clone(),
+            ),
         };
         let store = match &config.table {
-            Some(table) => Some(Arc::new(SidebarStore::new(aws.dynamodb()?, table))),
+            Some(table) => Some(Arc::new(SidebarStore::new(
+                aws.dynamodb()?,
+                table,
+                config.clock.clone(),
+            ))),
             None => None,
         };
         let api = match (&config.sessions, &store) {
             (Some(sessions), Some(store)) => Some(Api {
-                key: SecretCache::new(&sessions.key, aws, config.secret_times, SessionKey::parse)?
-                    .with_metrics(metrics.clone()),
+                key: SecretCache::new(
+                    &sessions.key,
+                    aws,
+                    config.secret_times,
+                    config.clock.clone(),
+                    SessionKey::parse,
+                )?
+                .with_metrics(metrics.clone()),
                 ttl: sessions.ttl,
                 store: store.clone(),
             }),
@@ -127,15 +142,22 @@ impl Sidebar {
             retry: config.secret_times.retry,
         };
         Ok(Self {
+            clock: config.clock.clone(),
             verifier,
             public_key: SecretCache::new(
                 &config.public_key,
                 aws,
                 config.secret_times,
+                config.clock.clone(),
                 parse_rsa_public_key_pem,
             )?
             .with_metrics(metrics.clone()),
-            gate: InstallationGate::new(config.installations.clone(), store, cache_times),
+            gate: InstallationGate::new(
+                config.installations.clone(),
+                store,
+                cache_times,
+                config.clock.clone(),
+            ),
             api,
             metrics,
         })
@@ -207,7 +229,7 @@ impl Sidebar {
         }
         let session = match (&self.api, session_key) {
             (Some(api), Some(key)) => {
-                Some(Session::for_page(&verified, &app_guid, api.ttl).sign(&key))
+                Some(Session::for_page(&verified, &app_guid, api.ttl, &self.clock).sign(&key))
             }
             _ => None,
         };
@@ -288,7 +310,7 @@ impl Sidebar {
             tracing::error!(%error, "the session key is unavailable");
             ApiError::Unavailable
         })?;
-        let session = Session::verify(token, &key).map_err(|reason| {
+        let session = Session::verify(token, &key, &self.clock).map_err(|reason| {
             tracing::debug!(%reason, "session refused");
             ApiError::Unauthenticated(reason.reason_class().unwrap_or(RefusalReason::Malformed))
         })?;

@@ -17,6 +17,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 use serde::Serialize;
 use serde_json::{Map, Number, Value};
 use zendesk_jwt::ZafInstallation;
+use zendesk_jwt::clock::Clock;
 
 /// An item as the SDK holds it.
 pub type Item = HashMap<String, AttributeValue>;
@@ -224,14 +225,16 @@ pub enum SaveError {
 pub struct SidebarStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    clock: Clock,
 }
 
 impl SidebarStore {
-    /// The table `table`, through `client`.
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+    /// The table `table`, through `client`, dating saves by `clock`.
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>, clock: Clock) -> Self {
         Self {
             client,
             table: table.into(),
+            clock,
         }
     }
 
@@ -281,7 +284,7 @@ impl SidebarStore {
         version: u64,
         user: Option<&str>,
     ) -> Result<Note, SaveError> {
-        let now = zendesk_jwt::clock::now_seconds();
+        let now = self.clock.now_seconds();
         let mut update = self
             .client
             .update_item()

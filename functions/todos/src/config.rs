@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use lambda_http::http::HeaderValue;
 use zendesk_jwt::JwksSettings;
+use zendesk_jwt::clock::Clock;
 use zendesk_jwt::lambda::env::{self, ConfigError, ProcessEnv, Reader};
 use zendesk_jwt::lambda::metrics::MetricsNamespace;
 use zendesk_jwt::lambda::settings;
@@ -32,6 +33,8 @@ pub struct TodosConfig {
     pub leeway: Duration,
     /// `METRICS_NAMESPACE` (default `ZendeskJwt`): where the function's metrics go.
     pub metrics_namespace: MetricsNamespace,
+    /// The clock the instance reads: the system's (tests give each instance one they move).
+    pub clock: Clock,
 }
 
 impl TodosConfig {
@@ -70,6 +73,7 @@ impl TodosConfig {
             jwks: settings::jwks(&env)?,
             leeway: settings::leeway(&env)?,
             metrics_namespace: env.metrics_namespace()?,
+            clock: Clock::system(),
         })
     }
 }

@@ -38,7 +38,7 @@ pub enum TodoError {
     /// 415: the body is not JSON (a request without a `Content-Type` is read as JSON).
     #[error("Send the item as JSON (Content-Type: application/json)")]
     UnsupportedMediaType,
-    /// 422: the `Idempotency-Key` was used for another item within the last 24 hours.
+    /// 422: the `Idempotency-Key` was used for another item within the last hour.
     #[error("This Idempotency-Key was already used for a different item; send a new key")]
     KeyReused,
     /// 403: the request comes from a browser origin that is not in `ALLOWED_ORIGINS`.
@@ -119,7 +119,7 @@ impl From<StoreError> for TodoError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::LimitReached => TodoError::LimitReached,
-            StoreError::BudgetExhausted => TodoError::StorageFull,
+            StoreError::BudgetExhausted | StoreError::ItemFull => TodoError::StorageFull,
             StoreError::KeyReused => TodoError::KeyReused,
             StoreError::Unavailable(reason) => {
                 tracing::error!(%reason, "the to-do store is unavailable");

@@ -34,8 +34,9 @@ pub use config::TodosConfig;
 pub use error::TodoError;
 pub use item::{MAX_SAFE_INTEGER, MAX_VALUE_CHARS, TodoId, TodoItem, TodoValue};
 pub use store::{
-    Added, IDEMPOTENCY_WINDOW, IdempotencyKey, MAX_ITEMS_LIMIT, MAX_VALUE_BYTES_PER_USER,
-    StoreError, TodoStore,
+    Added, EXPIRED_KEYS_REMOVED_AT, IDEMPOTENCY_WINDOW, IdempotencyKey, KEY_CLEANUP_BATCH,
+    KEYS_KEPT, KeyRecords, MAX_ITEMS_LIMIT, MAX_KEY_RECORDS, MAX_VALUE_BYTES_PER_USER, StoreError,
+    TodoStore,
 };
 
 /// The header a client sends with an add to make its retries safe.
@@ -91,8 +92,12 @@ impl Todos {
         aws: &Aws,
     ) -> Result<Self, ConfigError> {
         let jwks = Arc::new(
-            JwksCache::new(config.jwks_url.clone(), config.jwks.clone())
-                .with_metrics(metrics.clone()),
+            JwksCache::new(
+                config.jwks_url.clone(),
+                config.jwks.clone(),
+                config.clock.clone(),
+            )
+            .with_metrics(metrics.clone()),
         );
         let rules = TokenRules {
             issuer: None,
@@ -102,7 +107,13 @@ impl Todos {
         let api = Arc::new(Api {
             subdomain: config.subdomain.clone(),
             verifier: HelpCenterVerifier::new(JwksVerifier::new(jwks, &rules)),
-            store: TodoStore::new(aws.dynamodb()?, config.table.clone(), config.max_items),
+            store: TodoStore::new(
+                aws.dynamodb()?,
+                config.table.clone(),
+                config.max_items,
+                config.clock.clone(),
+            )
+            .counting_in(metrics.clone()),
             metrics: metrics.clone(),
         });
         let service = BoxCloneSyncService::new(tower::service_fn(move |req: Request| {

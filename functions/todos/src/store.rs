@@ -5,7 +5,8 @@
 //! * `t{id}` (S): the value of the to-do `id`, and `n{id}` (N): its size in UTF-8 bytes;
 //! * `item_count` (N) and `value_bytes` (N): the totals the per-user limits are checked on;
 //! * `k{idempotency key}` (M: `h` the value's hash, `e` the expiry in epoch seconds): the adds
-//!   made with an `Idempotency-Key` header in the last [`IDEMPOTENCY_WINDOW`].
+//!   made with an `Idempotency-Key` header in the last [`IDEMPOTENCY_WINDOW`], and expired ones
+//!   not yet removed ([`KeyRecords`] says which are removed when).
 //!
 //! * list: `GetItem` (strongly consistent);
 //! * add: one conditional `UpdateItem` that sets the to-do, its size, the totals and the key
@@ -18,14 +19,21 @@
 //!
 //! A single item is updated atomically, and DynamoDB applies the updates of one item one at a
 //! time, so the limits hold exactly under concurrent writes without transactions or retries.
+//!
+//! Key records are removed by a second, occasional request after an add ([`KeyRecords::due`]),
+//! in batches that always fit DynamoDB's expression limits, so a user's records stay bounded
+//! however the list is used (docs/OPERATIONS.md, "DynamoDB limits").
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+
+use zendesk_jwt::clock::Clock;
+use zendesk_jwt::lambda::metrics::{Event, Function, Metrics};
 
 use crate::item::{TodoId, TodoItem, TodoValue};
 
@@ -35,14 +43,22 @@ const ID_EPOCH_MS: u64 = 1_704_067_200_000;
 /// How often an add is tried when its new id happens to be taken already (12 random bits in the
 /// same millisecond for the same user: practically never twice).
 const MAX_ATTEMPTS: u32 = 4;
-/// How long an `Idempotency-Key` is remembered: a retried add within this window is answered
-/// with the list as it is, and never adds a second item.
-pub const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
-/// When a user's item holds more key records than this, the expired ones (and the oldest,
-/// down to [`KEYS_KEPT`]) are removed, so the records never outgrow their share of the item.
-const MAX_KEY_RECORDS: usize = 100;
-/// Key records kept by a clean-up: the newest ones.
-const KEYS_KEPT: usize = 64;
+/// How long an `Idempotency-Key` is remembered: a retried add within this window (and within
+/// the user's last [`KEYS_KEPT`] keyed adds) is answered with the list as it is, and never adds a
+/// second item. Retries come seconds or minutes after the add they repeat; an hour covers them
+/// and keeps every user's records few, and so every call of theirs cheap.
+pub const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(60 * 60);
+/// A live key record among the user's newest this many is never removed.
+pub const KEYS_KEPT: usize = 64;
+/// When a user's item holds more key records than this, the oldest live ones beyond
+/// [`KEYS_KEPT`] are removed too: the most records an add can leave is one more than this.
+pub const MAX_KEY_RECORDS: usize = 100;
+/// Expired key records are removed once an add finds at least this many.
+pub const EXPIRED_KEYS_REMOVED_AT: usize = 4;
+/// The most records one clean-up request removes. Each adds one name to `REMOVE`, and one
+/// comparison and one `AND` to the condition (2 of DynamoDB's 300 operators, about 20 bytes of
+/// its 4 KB condition expression); 64 use 127 operators and about 1.3 KB.
+pub const KEY_CLEANUP_BATCH: usize = 64;
 /// The per-user byte budget for the items' values (UTF-8). A user's items are one DynamoDB item,
 /// which DynamoDB caps at 400 KB; this leaves room for ids, sizes and key records.
 pub const MAX_VALUE_BYTES_PER_USER: u64 = 300_000;
@@ -62,6 +78,10 @@ pub enum StoreError {
     /// The idempotency key was used for a different value within the window (422).
     #[error("the idempotency key was used for another value")]
     KeyReused,
+    /// The user's item cannot grow: DynamoDB refused it as over its 400 KB item size (409).
+    /// The limits keep items well below it; this answers what they cannot foresee.
+    #[error("the user's item is at DynamoDB's size limit")]
+    ItemFull,
     /// DynamoDB failed or could not be reached (503).
     #[error("DynamoDB: {0}")]
     Unavailable(String),
@@ -111,18 +131,28 @@ pub struct TodoStore {
     client: Client,
     table: String,
     max_items: u32,
+    clock: Clock,
+    metrics: Metrics,
 }
 
 type Item = HashMap<String, AttributeValue>;
 
 impl TodoStore {
-    /// A store over `table`, allowing at most `max_items` per user.
-    pub fn new(client: Client, table: impl Into<String>, max_items: u32) -> Self {
+    /// A store over `table`, allowing at most `max_items` per user, dating key records by
+    /// `clock`.
+    pub fn new(client: Client, table: impl Into<String>, max_items: u32, clock: Clock) -> Self {
         Self {
             client,
             table: table.into(),
             max_items,
+            clock,
+            metrics: Metrics::disabled(Function::Todos),
         }
+    }
+
+    /// The same, counting failed clean-ups in `metrics` (`KeyCleanupFailures`).
+    pub fn counting_in(self, metrics: Metrics) -> Self {
+        Self { metrics, ..self }
     }
 
     fn key(&self, owner: &str) -> (String, AttributeValue) {
@@ -158,9 +188,9 @@ impl TodoStore {
             return Err(StoreError::BudgetExhausted);
         }
         let hash = value_hash(value.as_str());
-        let now = zendesk_jwt::clock::now_seconds();
+        let now = self.clock.now_seconds();
         for _ in 0..MAX_ATTEMPTS {
-            let id = new_id();
+            let id = new_id(&self.clock);
             let (key_name, key_value) = self.key(owner);
             let mut update = self
                 .client
@@ -223,6 +253,7 @@ impl TodoStore {
                         replayed: false,
                     });
                 }
+                Err(error) if item_too_large(&error) => return Err(StoreError::ItemFull),
                 Err(error) => match condition_failed(&error) {
                     Some(old) => old,
                     None => return Err(unavailable(error)),
@@ -297,29 +328,15 @@ impl TodoStore {
         }
     }
 
-    /// Remove expired key records, and the oldest beyond [`KEYS_KEPT`], once the item holds more
-    /// than [`MAX_KEY_RECORDS`]. A second request, made about once every 36 keyed adds at most.
-    /// A failure only delays the clean-up to a later add, so it is logged and not answered.
+    /// Remove the key records [`KeyRecords::due`] names, in one request of at most
+    /// [`KEY_CLEANUP_BATCH`] removals. A failure only delays the clean-up to a later add, so it is
+    /// not answered; unless it was a concurrent change, it is logged and counted, since the
+    /// records grow until a later clean-up succeeds.
     async fn clean_up_keys(&self, owner: &str, item: &Item, now: u64) {
-        let mut records: Vec<(&str, u64)> = item
-            .iter()
-            .filter(|(name, _)| name.starts_with('k'))
-            .filter_map(|(name, value)| {
-                let expires = value.as_m().ok()?.get("e")?.as_n().ok()?.parse().ok()?;
-                Some((name.as_str(), expires))
-            })
-            .collect();
-        if records.len() <= MAX_KEY_RECORDS {
+        let doomed = KeyRecords::of(item).due(now);
+        if doomed.is_empty() {
             return;
         }
-        // Newest first; keep the live ones among the first KEYS_KEPT.
-        records.sort_by_key(|(_, expires)| std::cmp::Reverse(*expires));
-        let doomed: Vec<(&str, u64)> = records
-            .iter()
-            .enumerate()
-            .filter(|(rank, (_, expires))| *rank >= KEYS_KEPT || *expires < now)
-            .map(|(_, record)| *record)
-            .collect();
         let (key_name, key_value) = self.key(owner);
         let mut update = self
             .client
@@ -330,7 +347,9 @@ impl TodoStore {
         let mut remove = Vec::with_capacity(doomed.len());
         let mut conditions = Vec::with_capacity(doomed.len());
         for (i, (name, expires)) in doomed.iter().enumerate() {
-            // Only if the record is still the one seen (a concurrent add may have renewed it).
+            // Only if the record is still the one seen: an add may have reused an expired key
+            // meanwhile, and another clean-up may have removed it (then this one has nothing
+            // left to do that the next add will not see).
             update = update
                 .expression_attribute_names(format!("#k{i}"), *name)
                 .expression_attribute_values(
@@ -338,7 +357,7 @@ impl TodoStore {
                     AttributeValue::N(expires.to_string()),
                 );
             remove.push(format!("#k{i}"));
-            conditions.push(format!("(attribute_not_exists(#k{i}) OR #k{i}.#e = :e{i})"));
+            conditions.push(format!("#k{i}.#e = :e{i}"));
         }
         let result = update
             .update_expression(format!("REMOVE {}", remove.join(", ")))
@@ -347,11 +366,80 @@ impl TodoStore {
             .await;
         match result {
             Ok(_) => tracing::debug!(removed = doomed.len(), "idempotency key records cleaned up"),
+            Err(error) if condition_failed(&error).is_some() => {
+                tracing::debug!(
+                    "idempotency key clean-up met a concurrent change; a later add retries it"
+                );
+            }
             Err(error) => {
-                tracing::debug!(error = %DisplayErrorContext(error), "idempotency key clean-up deferred");
+                self.metrics.event(Event::KeyCleanupFailed);
+                tracing::warn!(error = %DisplayErrorContext(error), records = doomed.len(), "idempotency key clean-up failed; a later add retries it");
             }
         }
     }
+}
+
+/// A user's idempotency key records, as an item holds them: each record's attribute name and
+/// expiry.
+pub struct KeyRecords<'a> {
+    records: Vec<(&'a str, u64)>,
+}
+
+impl<'a> KeyRecords<'a> {
+    /// The key records of `item`.
+    pub fn of(item: &'a Item) -> Self {
+        let records = item
+            .iter()
+            .filter(|(name, _)| name.starts_with('k'))
+            .filter_map(|(name, value)| {
+                let expires = value.as_m().ok()?.get("e")?.as_n().ok()?.parse().ok()?;
+                Some((name.as_str(), expires))
+            })
+            .collect();
+        Self { records }
+    }
+
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The records to remove at `now`, oldest first, at most [`KEY_CLEANUP_BATCH`]: nothing
+    /// while fewer than [`EXPIRED_KEYS_REMOVED_AT`] have expired and there are at most
+    /// [`MAX_KEY_RECORDS`]; otherwise every expired record, then the live ones beyond the newest
+    /// [`KEYS_KEPT`] (those only when there are more than [`MAX_KEY_RECORDS`]). A live record
+    /// among the newest [`KEYS_KEPT`] is never due.
+    pub fn due(&self, now: u64) -> Vec<(&'a str, u64)> {
+        let expired = self.records.iter().filter(|(_, e)| *e < now).count();
+        let crowded = self.records.len() > MAX_KEY_RECORDS;
+        if expired < EXPIRED_KEYS_REMOVED_AT && !crowded {
+            return Vec::new();
+        }
+        let mut newest_first = self.records.clone();
+        newest_first.sort_by_key(|(name, expires)| (std::cmp::Reverse(*expires), *name));
+        let mut due: Vec<(&str, u64)> = newest_first
+            .iter()
+            .enumerate()
+            .filter(|(rank, (_, expires))| *expires < now || (crowded && *rank >= KEYS_KEPT))
+            .map(|(_, record)| *record)
+            .collect();
+        due.reverse();
+        due.truncate(KEY_CLEANUP_BATCH);
+        due
+    }
+}
+
+/// Whether DynamoDB refused a write because the item would be larger than it allows (400 KB).
+fn item_too_large<R>(error: &SdkError<UpdateItemError, R>) -> bool {
+    error.as_service_error().is_some_and(|e| {
+        e.code() == Some("ValidationException")
+            && e.message().is_some_and(|m| m.contains("Item size"))
+    })
 }
 
 /// The item as it was when the condition of an `UpdateItem` failed, or `None` for any other
@@ -410,18 +498,18 @@ fn value_hash(value: &str) -> String {
         .collect()
 }
 
-fn random_u16() -> u16 {
+fn random_u16(clock: &Clock) -> u16 {
     let mut bytes = [0u8; 2];
     // The system RNG never fails on Lambda's Linux; fall back to the clock's low bits if it did.
     if aws_lc_rs::rand::fill(&mut bytes).is_err() {
-        return zendesk_jwt::clock::now_millis() as u16;
+        return clock.now_millis() as u16;
     }
     u16::from_le_bytes(bytes)
 }
 
-fn new_id() -> TodoId {
-    let ms = zendesk_jwt::clock::now_millis().saturating_sub(ID_EPOCH_MS);
-    let id = (ms << 12) | u64::from(random_u16() & 0x0fff);
+fn new_id(clock: &Clock) -> TodoId {
+    let ms = clock.now_millis().saturating_sub(ID_EPOCH_MS);
+    let id = (ms << 12) | u64::from(random_u16(clock) & 0x0fff);
     TodoId::new(id.max(1)).expect("ids stay below 2^53 until 2092")
 }
 
@@ -431,9 +519,10 @@ mod tests {
 
     #[test]
     fn new_ids_are_safe_integers_that_grow_with_time() {
-        let first = new_id();
+        let clock = Clock::system();
+        let first = new_id(&clock);
         std::thread::sleep(Duration::from_millis(2));
-        let second = new_id();
+        let second = new_id(&clock);
         assert!(second.get() > first.get());
         assert!(second.get() < 1 << 53);
     }
@@ -473,6 +562,62 @@ mod tests {
         for bad in ["", " ", "a b", "ключ", "a\"b", &"x".repeat(65)] {
             assert_eq!(IdempotencyKey::parse(bad), None, "{bad:?} was accepted");
         }
+    }
+
+    /// An item holding key records `k0`, `k1`, … expiring at `expiries`.
+    fn records(expiries: &[u64]) -> Item {
+        expiries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let record = HashMap::from([
+                    ("h".to_owned(), AttributeValue::S("00".into())),
+                    ("e".to_owned(), AttributeValue::N(e.to_string())),
+                ]);
+                (format!("k{i:03}"), AttributeValue::M(record))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_few_expired_records_wait_and_more_are_removed_oldest_first() {
+        let now = 10_000;
+        let item = records(&[now - 5, now - 1, now - 3, now + 10]);
+        assert!(KeyRecords::of(&item).due(now).is_empty(), "3 expired wait");
+        let item = records(&[now - 5, now - 1, now - 3, now + 10, now - 9]);
+        let due = KeyRecords::of(&item).due(now);
+        let expiries: Vec<u64> = due.iter().map(|(_, e)| *e).collect();
+        assert_eq!(expiries, [now - 9, now - 5, now - 3, now - 1]);
+        assert_eq!(KeyRecords::of(&item).len(), 5);
+    }
+
+    #[test]
+    fn live_records_are_kept_up_to_the_newest_64_and_removed_only_past_100() {
+        let now = 10_000;
+        let live: Vec<u64> = (0..100).map(|i| now + 1 + i).collect();
+        assert!(KeyRecords::of(&records(&live)).due(now).is_empty());
+        let crowded: Vec<u64> = (0..101).map(|i| now + 1 + i).collect();
+        let item = records(&crowded);
+        let due = KeyRecords::of(&item).due(now);
+        assert_eq!(due.len(), 101 - KEYS_KEPT);
+        assert!(
+            due.iter()
+                .all(|(_, e)| *e < now + 1 + 101 - KEYS_KEPT as u64),
+            "only the oldest are due"
+        );
+    }
+
+    #[test]
+    fn one_clean_up_removes_at_most_a_batch_and_the_oldest_first() {
+        let now = 100_000;
+        let expired: Vec<u64> = (0..300).map(|i| now - 1 - i).collect();
+        let item = records(&expired);
+        let due = KeyRecords::of(&item).due(now);
+        assert_eq!(due.len(), KEY_CLEANUP_BATCH);
+        assert!(
+            due.iter()
+                .all(|(_, e)| *e < now - 300 + KEY_CLEANUP_BATCH as u64)
+        );
     }
 
     #[test]

@@ -14,6 +14,8 @@
 //! | `LimitReached` | `Function` | each request refused by a per-user limit (also a client error) |
 //! | `JwksRefreshes`, `JwksRefreshFailures` | `Function` | each JWKS fetch that succeeded or failed |
 //! | `SecretRefreshes`, `SecretRefreshFailures` | `Function` | each secret read that succeeded or failed |
+//! | `SecretsRefused` | `Function` | each secret read whose stored value was refused (also a failure) |
+//! | `KeyCleanupFailures` | `Function` | each failed removal of a user's expired idempotency key records (todos) |
 //!
 //! Lambda reads a JSON line without a `level` as INFO, so these lines reach CloudWatch only while
 //! the function's application log level is INFO or lower (the template allows no higher).
@@ -25,7 +27,7 @@ use std::sync::{Arc, Mutex};
 pub use crate::verify::RefusalReason;
 use crate::verify::{AuthError, JwksCache};
 
-use super::secrets::SecretCache;
+use super::secrets::{Fetched, SecretCache};
 
 /// The namespace used when `METRICS_NAMESPACE` is not set.
 pub const DEFAULT_NAMESPACE: &str = "ZendeskJwt";
@@ -95,6 +97,12 @@ pub enum Event {
     SecretRefreshed,
     /// Reading a secret failed, or its value was not usable.
     SecretRefreshFailed,
+    /// A secret's stored value was read and refused (also a [`Event::SecretRefreshFailed`]): an
+    /// operator must store a usable one.
+    SecretRefused,
+    /// Removing a user's expired idempotency key records failed with something other than a
+    /// concurrent change: the records keep growing until a later add removes them.
+    KeyCleanupFailed,
 }
 
 impl Event {
@@ -105,6 +113,8 @@ impl Event {
             Event::JwksRefreshFailed => "JwksRefreshFailures",
             Event::SecretRefreshed => "SecretRefreshes",
             Event::SecretRefreshFailed => "SecretRefreshFailures",
+            Event::SecretRefused => "SecretsRefused",
+            Event::KeyCleanupFailed => "KeyCleanupFailures",
         }
     }
 }
@@ -198,7 +208,7 @@ const REQUEST_METRICS: [&str; 5] = [
 ];
 
 /// Every metric name these lines carry (the template's alarms and dashboard use no other).
-pub const METRIC_NAMES: [&str; 10] = [
+pub const METRIC_NAMES: [&str; 12] = [
     "Requests",
     "Accepted",
     "Refused",
@@ -209,6 +219,8 @@ pub const METRIC_NAMES: [&str; 10] = [
     "JwksRefreshFailures",
     "SecretRefreshes",
     "SecretRefreshFailures",
+    "SecretsRefused",
+    "KeyCleanupFailures",
 ];
 
 /// The dimension names these lines use.
@@ -252,14 +264,14 @@ impl Metrics {
     /// Count one request by its outcome: call it exactly once per request, with the answer.
     pub fn request(&self, outcome: Outcome) {
         if !matches!(self.sink, Sink::Discard) {
-            self.write(self.request_line(outcome, crate::clock::now_millis()));
+            self.write(self.request_line(outcome, crate::clock::Clock::system().now_millis()));
         }
     }
 
     /// Count one event (a JWKS or secret refresh, or its failure).
     pub fn event(&self, event: Event) {
         if !matches!(self.sink, Sink::Discard) {
-            self.write(self.event_line(event, crate::clock::now_millis()));
+            self.write(self.event_line(event, crate::clock::Clock::system().now_millis()));
         }
     }
 
@@ -410,14 +422,15 @@ impl JwksCache {
 
 impl<T> SecretCache<T> {
     /// Count each read of the secret in `metrics` (`SecretRefreshes`, `SecretRefreshFailures`;
-    /// a value that cannot be parsed is a failure).
+    /// a value that cannot be parsed is a failure, and also counted as `SecretsRefused`).
     pub fn with_metrics(self, metrics: Metrics) -> Self {
-        self.on_fetch(move |fetched| {
-            metrics.event(if fetched {
-                Event::SecretRefreshed
-            } else {
-                Event::SecretRefreshFailed
-            })
+        self.on_fetch(move |fetched| match fetched {
+            Fetched::Usable => metrics.event(Event::SecretRefreshed),
+            Fetched::Unavailable => metrics.event(Event::SecretRefreshFailed),
+            Fetched::Refused => {
+                metrics.event(Event::SecretRefreshFailed);
+                metrics.event(Event::SecretRefused);
+            }
         })
     }
 }
@@ -626,6 +639,8 @@ mod tests {
             (Event::JwksRefreshFailed, "JwksRefreshFailures"),
             (Event::SecretRefreshed, "SecretRefreshes"),
             (Event::SecretRefreshFailed, "SecretRefreshFailures"),
+            (Event::SecretRefused, "SecretsRefused"),
+            (Event::KeyCleanupFailed, "KeyCleanupFailures"),
         ];
         let (metrics, _) = Metrics::capture(namespace(), Function::SdkExchange);
         for (event, name) in expected {
@@ -664,7 +679,7 @@ mod tests {
         assert_eq!(lines.len(), 2);
         let first: Value = serde_json::from_str(&lines[0]).unwrap();
         assert_eq!(first["Reason"], "expired");
-        let now = crate::clock::now_millis();
+        let now = crate::clock::Clock::system().now_millis();
         let stamp = first["_aws"]["Timestamp"].as_u64().unwrap();
         assert!(now >= stamp && now - stamp < 60_000, "stamped now");
         let second: Value = serde_json::from_str(&lines[1]).unwrap();
@@ -732,9 +747,16 @@ mod tests {
         };
         let (metrics, lines) = Metrics::capture(MetricsNamespace::default(), Function::Sidebar);
         let inline = SecretLocation::Inline("abcdef".into());
-        let cache = SecretCache::new(&inline, &Aws::from_vars(&no_aws), times, parse_len)
-            .unwrap()
-            .with_metrics(metrics.clone());
+        let clock = crate::clock::Clock::system();
+        let cache = SecretCache::new(
+            &inline,
+            &Aws::from_vars(&no_aws),
+            times,
+            clock.clone(),
+            parse_len,
+        )
+        .unwrap()
+        .with_metrics(metrics.clone());
         cache.get().await.unwrap();
         cache.get().await.unwrap();
         let counted = lines.take();
@@ -750,17 +772,25 @@ mod tests {
         );
 
         let unset = SecretLocation::Inline("unset".into());
-        let cache = SecretCache::new(&unset, &Aws::from_vars(&no_aws), times, refuse)
+        let cache = SecretCache::new(&unset, &Aws::from_vars(&no_aws), times, clock, refuse)
             .unwrap()
             .with_metrics(metrics);
         assert!(cache.get().await.is_err());
         let counted = lines.take();
-        assert_eq!(counted.len(), 1, "{counted:?}");
+        assert_eq!(counted.len(), 2, "{counted:?}");
         assert!(
             counted[0].contains(r#""SecretRefreshFailures":1"#),
             "{}",
             counted[0]
         );
-        assert!(!counted[0].contains("unset"), "never the value");
+        assert!(
+            counted[1].contains(r#""SecretsRefused":1"#),
+            "a refused value is also counted as refused: {}",
+            counted[1]
+        );
+        assert!(
+            !counted.iter().any(|line| line.contains("unset")),
+            "never the value"
+        );
     }
 }

@@ -7,6 +7,13 @@
 //! and after a failed refresh the next attempt waits for the retry interval; meanwhile every
 //! request is served at once from the last good value, or answered "unavailable" at once when
 //! there is none.
+//!
+//! An outage keeps the last good value in use for as long as it lasts: the value was good, and
+//! an outage of Secrets Manager should not become an outage of the function. A value that is
+//! refused is different: someone stored it, most likely to replace the old one (a rotated key
+//! or secret), so the old one is kept for at most one TTL after the first refusal (the time an
+//! instance may keep any value), then dropped; until a usable value is stored the function
+//! answers "unavailable". Each refusal is counted, so an alarm can call an operator.
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -17,6 +24,7 @@ use tokio::time::Instant;
 
 use super::aws::Aws;
 use super::env::{ConfigError, Reader};
+use crate::clock::Clock;
 
 /// Where a secret lives, as configured.
 #[derive(Clone)]
@@ -143,26 +151,54 @@ pub fn step(
     }
 }
 
+/// Whether a refused value, first read at `refused_since`, has retired the last good value by
+/// `now`: it is kept for one TTL after the refusal, at most.
+pub fn retired(refused_since: Option<Instant>, now: Instant, times: SecretTimes) -> bool {
+    refused_since.is_some_and(|at| now.saturating_duration_since(at) >= times.ttl)
+}
+
+/// What a secret cache remembers of its failed fetches; kept under its refresh lock.
+#[derive(Clone, Copy, Debug, Default)]
+struct Failures {
+    /// When the last fetch failed, if the last fetch failed.
+    last: Option<Instant>,
+    /// When a stored value was first refused since the last usable one was read.
+    refused_since: Option<Instant>,
+}
+
+/// How one fetch of a secret ended, as an observer is told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fetched {
+    /// A usable value was read.
+    Usable,
+    /// Secrets Manager could not be read.
+    Unavailable,
+    /// A value was read and refused (the placeholder, a redacted copy, a malformed key).
+    Refused,
+}
+
 /// One secret, parsed, cached for a TTL.
 pub struct SecretCache<T> {
     source: Source,
     times: SecretTimes,
+    clock: Clock,
     parse: SecretParser<T>,
-    /// Told after each fetch whether it gave a usable value (metrics count reads with it).
-    observer: Option<Box<dyn Fn(bool) + Send + Sync>>,
+    /// Told how each fetch ended (metrics count reads with it).
+    observer: Option<Box<dyn Fn(Fetched) + Send + Sync>>,
     current: RwLock<Option<Cached<T>>>,
-    /// Held for the whole of a refresh: one fetch in flight at a time. Holds the time of the
-    /// last failed fetch.
-    refresh: Mutex<Option<Instant>>,
+    /// Held for the whole of a refresh: one fetch in flight at a time. Holds what failed.
+    refresh: Mutex<Failures>,
 }
 
 impl<T> SecretCache<T> {
     /// A cache over the secret at `location`, with a Secrets Manager client from `aws` when the
-    /// secret lives there. Nothing is fetched until [`SecretCache::get`] is called.
+    /// secret lives there, timing its values on `clock`. Nothing is fetched until
+    /// [`SecretCache::get`] is called.
     pub fn new(
         location: &SecretLocation,
         aws: &Aws,
         times: SecretTimes,
+        clock: Clock,
         parse: SecretParser<T>,
     ) -> Result<Self, ConfigError> {
         let source = match location {
@@ -175,15 +211,16 @@ impl<T> SecretCache<T> {
         Ok(Self {
             source,
             times,
+            clock,
             parse,
             observer: None,
             current: RwLock::new(None),
-            refresh: Mutex::new(None),
+            refresh: Mutex::new(Failures::default()),
         })
     }
 
-    /// Call `observer` after each fetch with whether it gave a usable value.
-    pub fn on_fetch(mut self, observer: impl Fn(bool) + Send + Sync + 'static) -> Self {
+    /// Call `observer` after each fetch with how it ended.
+    pub fn on_fetch(mut self, observer: impl Fn(Fetched) + Send + Sync + 'static) -> Self {
         self.observer = Some(Box::new(observer));
         self
     }
@@ -192,7 +229,13 @@ impl<T> SecretCache<T> {
         let current = self.current.read().unwrap_or_else(|e| e.into_inner());
         let inline = matches!(self.source, Source::Inline(_));
         let fetched_at = current.as_ref().map(|c| c.fetched_at);
-        let step = step(fetched_at, inline, last_failure, Instant::now(), self.times);
+        let step = step(
+            fetched_at,
+            inline,
+            last_failure,
+            self.clock.instant(),
+            self.times,
+        );
         (step, current.as_ref().map(|c| c.value.clone()))
     }
 
@@ -210,7 +253,7 @@ impl<T> SecretCache<T> {
         if let (Step::Serve, Some(value)) = self.cached(None) {
             return Ok(value);
         }
-        let mut last_failure = match self.refresh.try_lock() {
+        let mut failures = match self.refresh.try_lock() {
             Ok(guard) => guard,
             Err(_) => match self.cached(None).1 {
                 // Another caller is refreshing: serve the last good value without waiting.
@@ -220,40 +263,55 @@ impl<T> SecretCache<T> {
             },
         };
         // Another caller may have refreshed (or failed) while this one waited for the lock.
-        let (step, stale) = self.cached(*last_failure);
+        let (step, stale) = self.cached(failures.last);
         match (step, stale) {
             (Step::Serve, Some(value)) => Ok(value),
             (Step::Fail, _) => Err(SecretError::Unavailable {
                 secret: self.name(),
                 reason: "the last attempt failed moments ago".into(),
             }),
-            (_, stale) => self.refresh(&mut last_failure, stale).await,
+            (_, stale) => self.refresh(&mut failures, stale).await,
         }
     }
 
     /// Fetch the secret while holding the refresh lock; on failure, keep serving `stale`.
     async fn refresh(
         &self,
-        last_failure: &mut Option<Instant>,
+        failures: &mut Failures,
         stale: Option<Arc<T>>,
     ) -> Result<Arc<T>, SecretError> {
         let fetched = self.fetch().await;
+        let now = self.clock.instant();
         if let Some(observer) = &self.observer {
-            observer(fetched.is_ok());
+            observer(match &fetched {
+                Ok(_) => Fetched::Usable,
+                Err(SecretError::Unavailable { .. }) => Fetched::Unavailable,
+                Err(SecretError::Invalid { .. }) => Fetched::Refused,
+            });
         }
         match fetched {
             Ok(value) => {
                 let value = Arc::new(value);
                 *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Cached {
                     value: value.clone(),
-                    fetched_at: Instant::now(),
+                    fetched_at: now,
                 });
-                *last_failure = None;
+                *failures = Failures::default();
                 Ok(value)
             }
             Err(error) => {
-                *last_failure = Some(Instant::now());
+                failures.last = Some(now);
+                if let SecretError::Invalid { .. } = error {
+                    failures.refused_since.get_or_insert(now);
+                }
                 match stale {
+                    Some(_) if retired(failures.refused_since, now, self.times) => {
+                        // Nothing is served from here on: every caller gets "unavailable" until
+                        // a usable value is stored.
+                        *self.current.write().unwrap_or_else(|e| e.into_inner()) = None;
+                        tracing::error!(%error, "the stored secret has been refused for a TTL; the last good value is no longer used");
+                        Err(error)
+                    }
                     Some(value) => {
                         tracing::warn!(%error, "secret refresh failed; using the last good value");
                         Ok(value)
@@ -319,6 +377,7 @@ mod tests {
             &SecretLocation::Inline("abcdef".into()),
             &no_aws(),
             times(0, 0),
+            Clock::system(),
             parse_len,
         )
         .expect("an inline secret needs no AWS settings");
@@ -337,6 +396,7 @@ mod tests {
             &SecretLocation::SecretsManager("app/key".into()),
             &no_aws(),
             times(300, 30),
+            Clock::system(),
             parse_len,
         );
         assert_eq!(result.err().map(|e| e.name), Some("AWS_REGION"));
@@ -418,6 +478,15 @@ mod tests {
             ),
             Step::Fetch
         );
+    }
+
+    #[test]
+    fn a_refused_value_retires_the_last_good_one_a_ttl_after_the_first_refusal() {
+        let t0 = Instant::now();
+        let times = times(300, 30);
+        assert!(!retired(None, t0 + Duration::from_secs(10_000), times));
+        assert!(!retired(Some(t0), t0 + Duration::from_secs(299), times));
+        assert!(retired(Some(t0), t0 + times.ttl, times));
     }
 
     #[test]

@@ -23,6 +23,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::error::{AuthError, JwksError};
+use crate::clock::Clock;
 
 /// How a [`JwksCache`] fetches.
 #[derive(Clone, Debug)]
@@ -153,6 +154,7 @@ pub struct JwksCache {
     url: String,
     client: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
     settings: JwksSettings,
+    clock: Clock,
     observer: Option<FetchObserver>,
     keys: RwLock<Arc<Keys>>,
     /// Held for the whole of a refresh: there is one fetch in flight at a time.
@@ -160,8 +162,9 @@ pub struct JwksCache {
 }
 
 impl JwksCache {
-    /// A cache for the JWKS at `url`. Nothing is fetched until a key is asked for.
-    pub fn new(url: impl Into<String>, settings: JwksSettings) -> Self {
+    /// A cache for the JWKS at `url`, measuring the keys' age on `clock`. Nothing is fetched
+    /// until a key is asked for.
+    pub fn new(url: impl Into<String>, settings: JwksSettings, clock: Clock) -> Self {
         let mut http = HttpConnector::new();
         http.set_connect_timeout(Some(settings.timeout));
         http.enforce_http(false);
@@ -186,6 +189,7 @@ impl JwksCache {
             url: url.into(),
             client,
             settings,
+            clock,
             observer: None,
             keys: RwLock::new(Arc::default()),
             refresh: Mutex::new(RefreshState::default()),
@@ -196,6 +200,11 @@ impl JwksCache {
     pub fn on_fetch(mut self, observer: impl Fn(bool) + Send + Sync + 'static) -> Self {
         self.observer = Some(Box::new(observer));
         self
+    }
+
+    /// The clock this cache (and the verifiers over it) read.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     fn cached(&self, kid: &str) -> Option<Arc<DecodingKey>> {
@@ -221,10 +230,9 @@ impl JwksCache {
     pub async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, AuthError> {
         let keys = self.keys();
         if let Some(key) = keys.by_kid.get(kid) {
-            if keys
-                .loaded_at
-                .is_some_and(|at| at.elapsed() < self.settings.max_age)
-            {
+            if keys.loaded_at.is_some_and(|at| {
+                self.clock.instant().saturating_duration_since(at) < self.settings.max_age
+            }) {
                 return Ok(key.clone());
             }
             // Too old: one caller refreshes, the others use the cached key meanwhile.
@@ -232,7 +240,7 @@ impl JwksCache {
                 return Ok(key.clone());
             };
             let loaded_at = self.keys().loaded_at;
-            if !refresh_known_kid(&state, loaded_at, Instant::now(), &self.settings) {
+            if !refresh_known_kid(&state, loaded_at, self.clock.instant(), &self.settings) {
                 return Ok(self.cached(kid).unwrap_or_else(|| key.clone()));
             }
             return match self.refresh(&mut state, true).await {
@@ -247,7 +255,7 @@ impl JwksCache {
             return Ok(key);
         }
         let had_keys = self.have_keys();
-        match on_unknown_kid(&state, had_keys, Instant::now(), &self.settings) {
+        match on_unknown_kid(&state, had_keys, self.clock.instant(), &self.settings) {
             OnUnknownKid::Fetch => {}
             OnUnknownKid::Refuse => {
                 tracing::debug!(kid, "unknown kid; JWKS refresh is cooling down");
@@ -272,7 +280,7 @@ impl JwksCache {
 
     /// Fetch the JWKS (the caller holds the refresh lock); keep the last good keys on failure.
     async fn refresh(&self, state: &mut RefreshState, had_keys: bool) -> Result<(), JwksError> {
-        let attempt = Instant::now();
+        let attempt = self.clock.instant();
         let fetched = self.fetch().await;
         if let Some(observer) = &self.observer {
             observer(fetched.is_ok());

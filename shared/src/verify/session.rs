@@ -3,8 +3,10 @@
 //! token verifies, signed HS256 with the bundle's own key (never Zendesk's), bound to the
 //! installation, the page's `app_guid` and the Zendesk user the ZAF token names, and lives a few
 //! minutes. Verification pins HS256 and requires `exp`, `iss` and `aud` (this bundle's own
-//! values, so no other token signed with the key could pass for a session), with no leeway: the
-//! function that checks the expiry is the one that set it.
+//! values, so no other token signed with the key could pass for a session), with no leeway on
+//! `exp`: the bundle that checks the expiry is the one that set it. A session is minted by one
+//! Lambda instance and used on others, whose clocks may differ slightly, so its `iat` may lie up
+//! to [`SESSION_CLOCK_SKEW`] in the verifying instance's future.
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -15,8 +17,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::error::AuthError;
-use super::token::{checked_header, decode_checked};
+use super::token::{Checks, checked_header, decode_checked};
 use super::zaf::{ZafInstallation, ZafToken, is_subdomain};
+use crate::clock::Clock;
 
 /// The shortest session key accepted: 256 bits, the size of HS256's hash.
 pub const MIN_SESSION_KEY_BYTES: usize = 32;
@@ -26,6 +29,10 @@ pub const SESSION_ISSUER: &str = "zendesk-jwt-sidebar";
 pub const SESSION_AUDIENCE: &str = "zendesk-jwt-sidebar-api";
 /// The longest `app_guid` a session is made for (Zendesk's are UUIDs).
 pub const MAX_APP_GUID_BYTES: usize = 256;
+/// How far a session's `iat` may lie in the verifying instance's future: the clocks of two
+/// Lambda instances differ by milliseconds; this allows for far more without letting a session
+/// claim to be made minutes from now.
+pub const SESSION_CLOCK_SKEW: Duration = Duration::from_secs(5);
 
 /// The key sessions are signed and verified with (HS256).
 pub struct SessionKey {
@@ -64,6 +71,8 @@ pub struct Session {
     pub app_guid: String,
     /// The Zendesk user the ZAF token named, if it named one.
     pub user: Option<String>,
+    /// When it was made, seconds since the epoch.
+    pub iat: u64,
     /// Expiry, seconds since the epoch.
     pub exp: u64,
 }
@@ -84,13 +93,15 @@ struct SessionClaims {
 
 impl Session {
     /// The session for a page opened with the verified ZAF token `token` at `app_guid`, valid
-    /// for `ttl` from now.
-    pub fn for_page(token: &ZafToken, app_guid: &str, ttl: Duration) -> Self {
+    /// for `ttl` from now as `clock` reads it.
+    pub fn for_page(token: &ZafToken, app_guid: &str, ttl: Duration, clock: &Clock) -> Self {
+        let now = clock.now_seconds();
         Self {
             installation: token.installation.clone(),
             app_guid: app_guid.to_owned(),
             user: token.user.clone(),
-            exp: crate::clock::now_seconds() + ttl.as_secs(),
+            iat: now,
+            exp: now + ttl.as_secs(),
         }
     }
 
@@ -103,7 +114,7 @@ impl Session {
             installation_id: self.installation.installation_id,
             app_guid: self.app_guid.clone(),
             sub: self.user.clone(),
-            iat: crate::clock::now_seconds(),
+            iat: self.iat,
             exp: self.exp,
         };
         // HMAC signing of plain claims cannot fail.
@@ -111,11 +122,12 @@ impl Session {
             .unwrap_or_default()
     }
 
-    /// Verify a session token: HS256 with `key` only, `exp` (no leeway), this bundle's `iss` and
-    /// `aud`, and claims of the shape [`Session::sign`] writes.
-    pub fn verify(token: &str, key: &SessionKey) -> Result<Self, AuthError> {
+    /// Verify a session token at the time `clock` reads: HS256 with `key` only, `exp` (no
+    /// leeway), `iat` (at most [`SESSION_CLOCK_SKEW`] ahead), this bundle's `iss` and `aud`, and
+    /// claims of the shape [`Session::sign`] writes.
+    pub fn verify(token: &str, key: &SessionKey, clock: &Clock) -> Result<Self, AuthError> {
         checked_header(token)?;
-        let claims: SessionClaims = decode_checked(token, &key.decoding, &VALIDATION)?;
+        let claims: SessionClaims = decode_checked(token, &key.decoding, &CHECKS, clock)?;
         if !is_subdomain(&claims.subdomain) || claims.installation_id == 0 {
             return Err(AuthError::BadSubject("not an installation"));
         }
@@ -126,13 +138,15 @@ impl Session {
             installation: ZafInstallation::new(claims.subdomain, claims.installation_id),
             app_guid: claims.app_guid,
             user: claims.sub,
+            iat: claims.iat,
             exp: claims.exp,
         })
     }
 }
 
 /// The checks every session token passes, built once.
-static VALIDATION: LazyLock<Validation> = LazyLock::new(validation);
+static CHECKS: LazyLock<Checks> =
+    LazyLock::new(|| Checks::new(validation()).with_iat_leeway(SESSION_CLOCK_SKEW));
 
 fn validation() -> Validation {
     let mut validation = Validation::new(Algorithm::HS256);
@@ -178,15 +192,23 @@ mod tests {
             user: Some("1900000000001".into()),
             exp: 0,
         };
-        Session::for_page(&token, "0f1e2d3c-aaaa", Duration::from_secs(600))
+        Session::for_page(
+            &token,
+            "0f1e2d3c-aaaa",
+            Duration::from_secs(600),
+            &Clock::system(),
+        )
     }
 
     #[test]
     fn a_session_round_trips_with_its_key() {
         let session = session();
         let token = session.sign(&key());
-        assert_eq!(Session::verify(&token, &key()).unwrap(), session);
-        let now = crate::clock::now_seconds();
+        assert_eq!(
+            Session::verify(&token, &key(), &Clock::system()).unwrap(),
+            session
+        );
+        let now = Clock::system().now_seconds();
         assert!((now + 599..=now + 600).contains(&session.exp));
     }
 
@@ -212,26 +234,31 @@ mod tests {
             ..session()
         };
         let token = anonymous.sign(&key());
-        assert_eq!(Session::verify(&token, &key()).unwrap().user, None);
+        assert_eq!(
+            Session::verify(&token, &key(), &Clock::system())
+                .unwrap()
+                .user,
+            None
+        );
     }
 
     #[test]
     fn another_key_an_expired_session_or_foreign_claims_are_refused() {
         let token = session().sign(&key());
         let other = SessionKey::new(&[8u8; 32]).unwrap();
-        assert!(Session::verify(&token, &other).is_err());
+        assert!(Session::verify(&token, &other, &Clock::system()).is_err());
         let expired = Session {
-            exp: crate::clock::now_seconds() - 1,
+            exp: Clock::system().now_seconds() - 1,
             ..session()
         };
-        assert!(Session::verify(&expired.sign(&key()), &key()).is_err());
-        let now = crate::clock::now_seconds();
+        assert!(Session::verify(&expired.sign(&key()), &key(), &Clock::system()).is_err());
+        let now = Clock::system().now_seconds();
         let sign = |claims: serde_json::Value| {
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key().encoding).unwrap()
         };
         let good = json!({"iss": SESSION_ISSUER, "aud": SESSION_AUDIENCE, "subdomain": "acme",
             "installation_id": 1, "app_guid": "g", "iat": now, "exp": now + 60});
-        assert!(Session::verify(&sign(good.clone()), &key()).is_ok());
+        assert!(Session::verify(&sign(good.clone()), &key(), &Clock::system()).is_ok());
         for (name, value) in [
             ("iss", json!("someone-else")),
             ("aud", json!("another-api")),
@@ -244,13 +271,64 @@ mod tests {
             let mut claims = good.clone();
             claims[name] = value.clone();
             assert!(
-                Session::verify(&sign(claims), &key()).is_err(),
+                Session::verify(&sign(claims), &key(), &Clock::system()).is_err(),
                 "{name}: {value}"
             );
         }
         let hs384 =
             jsonwebtoken::encode(&Header::new(Algorithm::HS384), &good, &key().encoding).unwrap();
-        assert!(Session::verify(&hs384, &key()).is_err(), "HS256 only");
+        assert!(
+            Session::verify(&hs384, &key(), &Clock::system()).is_err(),
+            "HS256 only"
+        );
+    }
+
+    #[test]
+    fn a_session_from_an_instance_whose_clock_is_ahead_is_accepted_until_it_expires() {
+        use crate::clock::MovableClock;
+        // GIVEN two instances whose clocks are 2 s apart, either way round
+        for skew_ms in [2_000, -2_000] {
+            let minter = MovableClock::skewed(skew_ms);
+            let verifier = MovableClock::skewed(-skew_ms);
+            let token = ZafToken {
+                installation: ZafInstallation::new("acme", 360_001),
+                user: None,
+                exp: 0,
+            };
+            let ttl = Duration::from_secs(600);
+            let session = Session::for_page(&token, "g", ttl, &minter.clock());
+            let signed = session.sign(&key());
+            // WHEN the session is used at once on the other instance THEN it is accepted
+            assert_eq!(
+                Session::verify(&signed, &key(), &verifier.clock()).unwrap(),
+                session,
+                "skew {skew_ms} ms"
+            );
+            // and refused once its expiry has passed on the verifying instance's clock
+            let left = session.exp - verifier.clock().now_seconds();
+            verifier.advance(Duration::from_secs(left + 1));
+            let expired = Session::verify(&signed, &key(), &verifier.clock()).unwrap_err();
+            assert_eq!(expired.reason_class(), Some(crate::RefusalReason::Expired));
+        }
+    }
+
+    #[test]
+    fn a_session_made_beyond_the_allowed_skew_in_the_future_is_refused() {
+        use crate::clock::MovableClock;
+        let ahead =
+            MovableClock::skewed(i64::try_from(SESSION_CLOCK_SKEW.as_millis()).unwrap() + 2_000);
+        let token = ZafToken {
+            installation: ZafInstallation::new("acme", 360_001),
+            user: None,
+            exp: 0,
+        };
+        let session =
+            Session::for_page(&token, "g", Duration::from_secs(600), &ahead.clock()).sign(&key());
+        let refused = Session::verify(&session, &key(), &Clock::system()).unwrap_err();
+        assert_eq!(
+            refused.reason_class(),
+            Some(crate::RefusalReason::NotYetValid)
+        );
     }
 
     #[test]

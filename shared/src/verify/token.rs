@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use super::error::{AuthError, IAT_IN_THE_FUTURE};
 use super::jwks::JwksCache;
+use crate::clock::Clock;
 
 /// Tokens longer than this are refused before any parsing (Zendesk's are well under 2 KiB).
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -44,27 +45,110 @@ pub(crate) fn checked_header(token: &str) -> Result<Header, AuthError> {
     Ok(header)
 }
 
-/// Verify the signature and the registered claims of `token` with `validation`, then the claims
-/// the JWT library leaves alone ([`check_unvalidated_claims`]), and only then read them as `T`.
+/// The checks one kind of token passes: what the JWT library checks (signature, algorithm,
+/// required claims, `iss`, `aud`), and the times, which are checked here against the verifying
+/// instance's [`Clock`] (the library would read the system clock itself).
+#[derive(Clone)]
+pub(crate) struct Checks {
+    /// The library's validation, with its own reading of the clock turned off.
+    library: Validation,
+    /// Skew allowed on `exp` and `nbf`, in seconds.
+    leeway: u64,
+    /// How far in the future an `iat` may lie, in seconds: the skew between the issuer's clock
+    /// and this one.
+    iat_leeway: u64,
+    /// Whether `nbf`, when present, is checked.
+    nbf: bool,
+}
+
+impl Checks {
+    /// The checks of `validation`, its leeway applying to `exp`, `nbf` and `iat` alike. `exp` is
+    /// always checked.
+    pub(crate) fn new(mut validation: Validation) -> Self {
+        let (leeway, nbf) = (validation.leeway, validation.validate_nbf);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        Self {
+            library: validation,
+            leeway,
+            iat_leeway: leeway,
+            nbf,
+        }
+    }
+
+    /// The same, allowing an `iat` up to `skew` in the future.
+    pub(crate) fn with_iat_leeway(self, skew: Duration) -> Self {
+        Self {
+            iat_leeway: skew.as_secs(),
+            ..self
+        }
+    }
+}
+
+/// Verify the signature and the registered claims of `token` with `checks` at the time `clock`
+/// reads, then the claims the JWT library leaves alone ([`check_unvalidated_claims`]), and only
+/// then read them as `T`.
 pub(crate) fn decode_checked<T: DeserializeOwned>(
     token: &str,
     key: &DecodingKey,
-    validation: &Validation,
+    checks: &Checks,
+    clock: &Clock,
 ) -> Result<T, AuthError> {
-    let claims = decode::<Map<String, Value>>(token, key, validation)?.claims;
-    check_unvalidated_claims(&claims, validation.leeway)?;
+    let claims = decode::<Map<String, Value>>(token, key, &checks.library)?.claims;
+    check_times(&claims, checks, clock.now_seconds())?;
+    check_unvalidated_claims(&claims, checks.iat_leeway, clock.now_seconds_f64())?;
     Ok(T::deserialize(Value::Object(claims)).map_err(jsonwebtoken::errors::Error::from)?)
 }
 
+/// `exp` and `nbf` as the JWT library would check them (whole seconds, the same leeway, the same
+/// errors), against `now`. The library has already checked that `exp` is present and a number.
+fn check_times(claims: &Map<String, Value>, checks: &Checks, now: u64) -> Result<(), AuthError> {
+    use jsonwebtoken::errors::ErrorKind;
+    let refused = |kind: ErrorKind| Err(AuthError::Invalid(kind.into()));
+    let expired = match claims.get("exp").map(numeric_date) {
+        Some(Some(exp)) => exp < now.saturating_sub(checks.leeway),
+        Some(None) => return refused(ErrorKind::InvalidClaimFormat("exp".into())),
+        None => return refused(ErrorKind::MissingRequiredClaim("exp".into())),
+    };
+    if expired {
+        return refused(ErrorKind::ExpiredSignature);
+    }
+    if checks.nbf {
+        match claims.get("nbf").map(numeric_date) {
+            Some(Some(nbf)) if nbf > now.saturating_add(checks.leeway) => {
+                return refused(ErrorKind::ImmatureSignature);
+            }
+            Some(None) => return refused(ErrorKind::InvalidClaimFormat("nbf".into())),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A `NumericDate` in whole seconds, read as the JWT library reads it: a whole number, or a
+/// finite non-negative fraction rounded.
+fn numeric_date(value: &Value) -> Option<u64> {
+    match value.as_u64() {
+        Some(seconds) => Some(seconds),
+        None => value
+            .as_f64()
+            .filter(|f| f.is_finite() && *f >= 0.0 && *f < u64::MAX as f64)
+            .map(|f| f.round() as u64),
+    }
+}
+
 /// The registered claims jsonwebtoken does not check, or checks loosely: `iat` must be a number
-/// no later than now (plus the leeway), `iss` a string, `aud` a string or a list of strings. A
+/// no later than `now` plus `iat_leeway`, `iss` a string, `aud` a string or a list of strings. A
 /// token claiming to be issued in the future is either forged with a wrong clock or made to
 /// outlive its issuer's rotation; either way it is refused.
-fn check_unvalidated_claims(claims: &Map<String, Value>, leeway: u64) -> Result<(), AuthError> {
+fn check_unvalidated_claims(
+    claims: &Map<String, Value>,
+    iat_leeway: u64,
+    now: f64,
+) -> Result<(), AuthError> {
     if let Some(iat) = claims.get("iat") {
-        let now = crate::clock::now_seconds_f64();
         match iat.as_f64() {
-            Some(iat) if iat >= 0.0 && iat <= now + leeway as f64 => {}
+            Some(iat) if iat >= 0.0 && iat <= now + iat_leeway as f64 => {}
             Some(_) => return Err(AuthError::BadClaim(IAT_IN_THE_FUTURE)),
             None => return Err(AuthError::BadClaim("iat is not a number")),
         }
@@ -99,7 +183,7 @@ pub struct TokenRules {
 
 impl TokenRules {
     /// RS256 only, `exp` required, plus the configured issuer and audience.
-    pub(crate) fn validation(&self) -> Validation {
+    pub(crate) fn checks(&self) -> Checks {
         let mut validation = Validation::new(Algorithm::RS256);
         validation.leeway = self.leeway.as_secs();
         validation.set_required_spec_claims(&["exp"]);
@@ -116,7 +200,7 @@ impl TokenRules {
             validation.set_issuer(&[issuer]);
             validation.required_spec_claims.insert("iss".to_owned());
         }
-        validation
+        Checks::new(validation)
     }
 }
 
@@ -125,15 +209,17 @@ impl TokenRules {
 #[derive(Clone)]
 pub struct JwksVerifier {
     jwks: Arc<JwksCache>,
-    validation: Validation,
+    checks: Checks,
+    clock: Clock,
 }
 
 impl JwksVerifier {
-    /// A verifier over `jwks` with the given rules.
+    /// A verifier over `jwks` with the given rules, checking times against the cache's clock.
     pub fn new(jwks: Arc<JwksCache>, rules: &TokenRules) -> Self {
         Self {
+            clock: jwks.clock().clone(),
             jwks,
-            validation: rules.validation(),
+            checks: rules.checks(),
         }
     }
 
@@ -151,7 +237,7 @@ impl JwksVerifier {
             .filter(|kid| !kid.is_empty() && kid.len() <= MAX_KID_BYTES)
             .ok_or(AuthError::MissingKid)?;
         let key = self.jwks.key(&kid).await?;
-        decode_checked(token, &key, &self.validation)
+        decode_checked(token, &key, &self.checks, &self.clock)
     }
 }
 
@@ -161,11 +247,11 @@ mod tests {
     use serde_json::json;
 
     fn now() -> f64 {
-        crate::clock::now_seconds_f64()
+        Clock::system().now_seconds_f64()
     }
 
     fn check(claims: Value) -> Result<(), AuthError> {
-        check_unvalidated_claims(claims.as_object().unwrap(), 30)
+        check_unvalidated_claims(claims.as_object().unwrap(), 30, now())
     }
 
     #[test]

@@ -15,7 +15,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::error::AuthError;
-use super::token::{checked_header, decode_checked};
+use super::token::{Checks, checked_header, decode_checked};
+use crate::clock::Clock;
 
 /// The longest installation id accepted (a `u64` has 20 digits).
 const MAX_ID_DIGITS: usize = 20;
@@ -144,8 +145,9 @@ enum Accepted {
 /// Verifies the token Zendesk POSTs to an app's signed initial page.
 #[derive(Clone)]
 pub struct ZafVerifier {
-    validation: Validation,
+    checks: Checks,
     accepted: Accepted,
+    clock: Clock,
 }
 
 /// RS256 only; `exp`, `aud` and `iss` required; `nbf` checked.
@@ -159,23 +161,26 @@ fn base_validation(leeway: Duration) -> Validation {
 }
 
 impl ZafVerifier {
-    /// A verifier for the app installation `installation_id` in the account `subdomain` only.
-    pub fn new(subdomain: &str, installation_id: u64, leeway: Duration) -> Self {
+    /// A verifier for the app installation `installation_id` in the account `subdomain` only,
+    /// checking times against `clock`.
+    pub fn new(subdomain: &str, installation_id: u64, leeway: Duration, clock: Clock) -> Self {
         let installation = ZafInstallation::new(subdomain, installation_id);
         let mut validation = base_validation(leeway);
         validation.set_audience(&[installation.audience()]);
         validation.set_issuer(&[installation.issuer()]);
         Self {
-            validation,
+            checks: Checks::new(validation),
             accepted: Accepted::One(installation),
+            clock,
         }
     }
 
     /// A verifier that accepts a token of any installation of the app (the key is the app's, and
     /// one app has one key pair for all its installations) whose `iss` and `aud` name the same
     /// account, and returns that installation; the caller decides whether it is one it serves.
-    /// With `subdomain`, only that account's installations are accepted.
-    pub fn any_installation(subdomain: Option<&str>, leeway: Duration) -> Self {
+    /// With `subdomain`, only that account's installations are accepted. Times are checked
+    /// against `clock`.
+    pub fn any_installation(subdomain: Option<&str>, leeway: Duration, clock: Clock) -> Self {
         let mut validation = base_validation(leeway);
         // `aud` differs per installation: it is required above and read below instead.
         validation.validate_aud = false;
@@ -183,8 +188,9 @@ impl ZafVerifier {
             validation.set_issuer(&[format!("{subdomain}.zendesk.com")]);
         }
         Self {
-            validation,
+            checks: Checks::new(validation),
             accepted: Accepted::Any,
+            clock,
         }
     }
 
@@ -197,7 +203,7 @@ impl ZafVerifier {
     /// user it names.
     pub fn verify(&self, token: &str, key: &DecodingKey) -> Result<ZafToken, AuthError> {
         checked_header(token)?;
-        let claims: ZafClaims = decode_checked(token, key, &self.validation)?;
+        let claims: ZafClaims = decode_checked(token, key, &self.checks, &self.clock)?;
         let installation = match &self.accepted {
             Accepted::One(installation) => installation.clone(),
             Accepted::Any => ZafInstallation::from_issuer_and_audience(&claims.iss, &claims.aud)

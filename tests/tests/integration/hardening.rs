@@ -140,7 +140,11 @@ fn aging_verifier(jwks: &JwksServer, max_age: Duration) -> HelpCenterVerifier {
         max_age,
         ..JwksSettings::default()
     };
-    let cache = std::sync::Arc::new(JwksCache::new(jwks.url(), settings));
+    let cache = std::sync::Arc::new(JwksCache::new(
+        jwks.url(),
+        settings,
+        zendesk_jwt::clock::Clock::system(),
+    ));
     let rules = TokenRules {
         issuer: None,
         audience: None,

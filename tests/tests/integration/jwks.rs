@@ -15,6 +15,7 @@ async fn concurrent_lookups_of_a_cold_cache_share_one_fetch() {
     let cache = Arc::new(JwksCache::new(
         server.url(),
         jwks_settings(Duration::ZERO, Duration::from_secs(2)),
+        zendesk_jwt::clock::Clock::system(),
     ));
     let lookups = (0..20).map(|_| {
         let cache = cache.clone();
@@ -35,6 +36,7 @@ async fn a_flood_of_unknown_kids_is_one_fetch_per_cooldown() {
     let cache = Arc::new(JwksCache::new(
         server.url(),
         jwks_settings(Duration::from_secs(60), Duration::from_secs(2)),
+        zendesk_jwt::clock::Clock::system(),
     ));
     cache.key("hc-1").await.unwrap();
     let lookups = (0..50).map(|i| {
@@ -62,6 +64,7 @@ async fn an_oversized_document_is_refused() {
     let cache = JwksCache::new(
         server.url(),
         jwks_settings(Duration::ZERO, Duration::from_secs(2)),
+        zendesk_jwt::clock::Clock::system(),
     );
     let error = cache.key("hc-1").await.unwrap_err();
     assert!(matches!(error, AuthError::KeysUnavailable(_)), "{error}");
@@ -75,6 +78,7 @@ async fn a_slow_jwks_endpoint_fails_fast() {
     let cache = JwksCache::new(
         server.url(),
         jwks_settings(Duration::ZERO, Duration::from_millis(300)),
+        zendesk_jwt::clock::Clock::system(),
     );
     let started = Instant::now();
     let error = cache.key("hc-1").await.unwrap_err();
@@ -92,6 +96,7 @@ async fn an_unreachable_jwks_endpoint_is_unavailable_not_unknown() {
     let cache = JwksCache::new(
         "http://127.0.0.1:9/keys.json",
         jwks_settings(Duration::ZERO, Duration::from_secs(1)),
+        zendesk_jwt::clock::Clock::system(),
     );
     assert!(cache.key("hc-1").await.unwrap_err().is_unavailable());
 }

@@ -64,7 +64,8 @@ async fn each_jwks_fetch_and_each_failed_fetch_is_counted() {
         timeout: Duration::from_secs(2),
         ..JwksSettings::default()
     };
-    let cache = JwksCache::new(server.url(), settings).with_metrics(metrics);
+    let cache = JwksCache::new(server.url(), settings, zendesk_jwt::clock::Clock::system())
+        .with_metrics(metrics);
 
     // GIVEN a cold cache WHEN a known kid is asked for THEN one fetch is counted.
     cache.key("hc-1").await.unwrap();
@@ -86,15 +87,17 @@ async fn each_secret_read_is_counted_and_an_unusable_value_is_a_failure() {
     let secrets = secrets_manager();
     let id = create_secret(&secrets, keys().primary.public_pem()).await;
     let (metrics, lines) = capture(Function::Sidebar);
-    // Every read goes to Secrets Manager.
-    let every_read = SecretTimes {
-        ttl: Duration::ZERO,
+    // A read every 300 s of a clock the test moves.
+    let times = SecretTimes {
+        ttl: Duration::from_secs(300),
         retry: Duration::ZERO,
     };
+    let clock = zendesk_jwt::clock::MovableClock::new();
     let cache = SecretCache::new(
         &SecretLocation::SecretsManager(id.clone()),
         &aws(),
-        every_read,
+        times,
+        clock.clock(),
         parse_rsa_public_key_pem,
     )
     .unwrap()
@@ -105,15 +108,23 @@ async fn each_secret_read_is_counted_and_an_unusable_value_is_a_failure() {
 
     // GIVEN a rotation gone wrong: the secret holds something that is not a key.
     put_secret(&secrets, &id, "unset").await;
+    clock.advance(times.ttl);
     assert!(cache.get().await.is_ok(), "the last good key is kept");
-    assert_eq!(counted(&lines), [pair("sidebar", "SecretRefreshFailures")]);
+    assert_eq!(
+        counted(&lines),
+        [
+            pair("sidebar", "SecretRefreshFailures"),
+            pair("sidebar", "SecretsRefused")
+        ]
+    );
 
     // GIVEN no Secrets Manager at all.
     let (metrics, lines) = capture(Function::SdkExchange);
     let unreachable = SecretCache::new(
         &SecretLocation::SecretsManager(id),
         &aws_with_secrets_manager_at("http://127.0.0.1:9"),
-        every_read,
+        times,
+        zendesk_jwt::clock::Clock::system(),
         parse_rsa_public_key_pem,
     )
     .unwrap()
@@ -127,7 +138,12 @@ async fn each_secret_read_is_counted_and_an_unusable_value_is_a_failure() {
 
 #[test]
 fn sidebar_tokens_are_refused_with_the_reason_class_of_what_is_wrong() {
-    let verifier = ZafVerifier::new(SUBDOMAIN, INSTALLATION_ID, Duration::from_secs(30));
+    let verifier = ZafVerifier::new(
+        SUBDOMAIN,
+        INSTALLATION_ID,
+        Duration::from_secs(30),
+        zendesk_jwt::clock::Clock::system(),
+    );
     let key =
         jsonwebtoken::DecodingKey::from_rsa_pem(keys().primary.public_pem().as_bytes()).unwrap();
     let claims = devkeys::zaf_claims(SUBDOMAIN, INSTALLATION_ID, 300);
@@ -220,6 +236,7 @@ async fn help_center_tokens_are_refused_by_class_and_a_jwks_outage_is_unavailabl
             timeout: Duration::from_secs(2),
             ..JwksSettings::default()
         },
+        zendesk_jwt::clock::Clock::system(),
     ));
     let verifier = HelpCenterVerifier::new(JwksVerifier::new(cache, &rules));
     assert!(
@@ -244,7 +261,11 @@ async fn help_center_tokens_are_refused_by_class_and_a_jwks_outage_is_unavailabl
     let down = JwksServer::start(devkeys::jwks(&[&keys().primary])).await;
     down.set_mode(JwksMode::Down);
     let cold = HelpCenterVerifier::new(JwksVerifier::new(
-        Arc::new(JwksCache::new(down.url(), JwksSettings::default())),
+        Arc::new(JwksCache::new(
+            down.url(),
+            JwksSettings::default(),
+            zendesk_jwt::clock::Clock::system(),
+        )),
         &rules,
     ));
     let valid = keys().primary.sign(&help_center_claims(7, 300));

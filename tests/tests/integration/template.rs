@@ -78,7 +78,7 @@ fn every_table_has_its_throttle_and_system_error_alarms() {
 fn every_alarm_says_in_one_line_what_it_means_and_notifies_the_alarm_topics() {
     let template = template();
     let alarms = alarms(&template);
-    assert_eq!(alarms.len(), 21, "the alarms the runbook describes");
+    assert_eq!(alarms.len(), 24, "the alarms the runbook describes");
     for (name, alarm) in &alarms {
         let properties = &alarm["Properties"];
         let description = properties["AlarmDescription"].as_str().unwrap_or_default();
@@ -125,8 +125,8 @@ fn alarms_on_the_functions_metrics_name_what_the_functions_write() {
         }
     }
     assert_eq!(
-        custom, 5,
-        "refused tokens (3) and secret refresh failures (2)"
+        custom, 8,
+        "refused tokens (3), secret refresh failures (2), refused secrets (2), key clean-up failures (1)"
     );
 }
 
