@@ -149,6 +149,20 @@ pub fn generate(env: &DevEnvironment, ttl_seconds: i64) -> Vec<Fixture> {
                 Some(&format!("token={zaf}")),
             ),
         ),
+        // A header HTTP cannot carry (a control byte in its value), as API Gateway passes it
+        // on: answered 400 by the runtime loop without the handler, logging the header's name
+        // only (zendesk_jwt::lambda::runtime). One such event per function.
+        fixture(
+            "sidebar-header-not-http",
+            "sidebar",
+            400,
+            apigw_event(
+                "POST",
+                SIDEBAR_PAGE,
+                &[FORM, ("referer", "https://example.zendesk.com/\u{7f}")],
+                Some(&format!("token={zaf}")),
+            ),
+        ),
         // A valid token of an installation that is not in the sidebar's table.
         fixture(
             "sidebar-not-enabled",
@@ -268,6 +282,17 @@ pub fn generate(env: &DevEnvironment, ttl_seconds: i64) -> Vec<Fixture> {
             ),
         ),
         fixture(
+            "todos-header-not-http",
+            "todos",
+            400,
+            apigw_event(
+                "GET",
+                "/todo_items",
+                &[("authorization", "Bearer not-a-token\u{1}"), origin],
+                None,
+            ),
+        ),
+        fixture(
             "todos-preflight",
             "todos",
             200,
@@ -310,6 +335,17 @@ pub fn generate(env: &DevEnvironment, ttl_seconds: i64) -> Vec<Fixture> {
                 "POST",
                 "/sdk/jwt?from=\"<app>\" \u{1}",
                 &[FORM],
+                Some(&format!("user_token={}", env.demo_user_token)),
+            ),
+        ),
+        fixture(
+            "sdk-exchange-header-not-http",
+            "sdk-exchange",
+            400,
+            apigw_event(
+                "POST",
+                "/sdk/jwt",
+                &[FORM, ("user-agent", "Zendesk SDK\nX-Injected: 1")],
                 Some(&format!("user_token={}", env.demo_user_token)),
             ),
         ),
