@@ -248,28 +248,46 @@ async fn fifty_concurrent_posts_give_exactly_fifty_items() {
 }
 
 #[tokio::test]
-async fn the_cap_holds_under_concurrent_posts() {
-    let f = Arc::new(fixture_with(10, Duration::from_secs(30)).await);
-    let posts = (0..30).map(|i| {
-        let f = f.clone();
-        tokio::spawn(async move { f.add(700, &format!("item {i}")).await.status().as_u16() })
+async fn the_cap_holds_under_concurrent_posts_and_every_refusal_stays_a_409() {
+    // GIVEN a cap of 50, and one user's token
+    let f = Arc::new(fixture_with(50, Duration::from_secs(30)).await);
+    let token = token_for(700);
+    // WHEN 600 adds for that user are sent at once (they queue on the user's one item: many time
+    // out before DynamoDB answers them)
+    let posts = (0..600).map(|i| {
+        let (f, token) = (f.clone(), token.clone());
+        tokio::spawn(async move {
+            let value = format!("item {i}");
+            let body = json!({ "value": value }).to_string();
+            let response = f.as_user(&token, "POST", "/todo_items", Some(&body)).await;
+            (value, response.status().as_u16())
+        })
     });
-    let statuses: Vec<u16> = futures::future::join_all(posts)
+    let outcomes: Vec<(String, u16)> = futures::future::join_all(posts)
         .await
         .into_iter()
         .map(Result::unwrap)
         .collect();
+    let statuses = |status: u16| outcomes.iter().filter(|(_, s)| *s == status).count();
+    // THEN exactly 50 are created and the other 550 are the cap's 409 (never a 503 for a
+    // refusal DynamoDB gave, or would give),
     assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        10,
-        "{statuses:?}"
+        (statuses(201), statuses(409)),
+        (50, 550),
+        "{:?}",
+        outcomes.iter().map(|(_, s)| *s).collect::<Vec<_>>()
     );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 409).count(),
-        20,
-        "{statuses:?}"
-    );
-    assert_eq!(f.stored(700).await.len(), 10);
+    // AND the 50 stored are exactly the ones answered 201.
+    let mut stored = f.stored_values(700).await;
+    let mut created: Vec<String> = outcomes
+        .into_iter()
+        .filter(|(_, s)| *s == 201)
+        .map(|(v, _)| v)
+        .collect();
+    stored.sort();
+    created.sort();
+    assert_eq!(stored, created);
+    f.assert_totals_agree(700).await;
 }
 
 #[tokio::test]
