@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use sidebar::admin::{AdminError, InstallationAdmin};
 use sidebar::store::{self, InstallationRecord};
@@ -215,13 +215,7 @@ impl DevEnvironment {
     ) -> Result<(), String> {
         create_table(dynamodb, TODOS_TABLE, "owner", None).await?;
         create_table(dynamodb, USER_TOKENS_TABLE, "token_hash", None).await?;
-        create_table(
-            dynamodb,
-            SIDEBAR_TABLE,
-            store::PARTITION_KEY,
-            Some(store::SORT_KEY),
-        )
-        .await?;
+        create_sidebar_table(dynamodb, SIDEBAR_TABLE).await?;
         let added = InstallationAdmin::new(dynamodb.clone(), SIDEBAR_TABLE)
             .add(
                 &Self::installation(),
@@ -316,6 +310,22 @@ impl DevEnvironment {
     }
 }
 
+fn attribute(name: &str, kind: ScalarAttributeType) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(kind)
+        .build()
+        .expect("name and type are set")
+}
+
+fn key(name: &str, kind: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .expect("name and type are set")
+}
+
 /// Create an on-demand table with string partition key `pk` and optional string sort key `sk`;
 /// an existing table of that name is left as it is.
 pub async fn create_table(
@@ -324,20 +334,6 @@ pub async fn create_table(
     pk: &str,
     sk: Option<&str>,
 ) -> Result<(), String> {
-    let attribute = |name: &str, kind| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(kind)
-            .build()
-            .expect("name and type are set")
-    };
-    let key = |name: &str, kind| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .expect("name and type are set")
-    };
     let mut request = client
         .create_table()
         .table_name(name)
@@ -349,6 +345,47 @@ pub async fn create_table(
             .attribute_definitions(attribute(sk, ScalarAttributeType::S))
             .key_schema(key(sk, KeyType::Range));
     }
+    send_create_table(request, name).await
+}
+
+/// Create the sidebar's table `name` as the template defines it: partition key `pk`, sort key
+/// `sk`, and the index of installation records ([`sidebar::admin::INSTALLATIONS_INDEX`], keyed
+/// by `subdomain` and `installation_id`, which only records have); an existing table is left as
+/// it is.
+pub async fn create_sidebar_table(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+) -> Result<(), String> {
+    let index = GlobalSecondaryIndex::builder()
+        .index_name(sidebar::admin::INSTALLATIONS_INDEX)
+        .key_schema(key("subdomain", KeyType::Hash))
+        .key_schema(key("installation_id", KeyType::Range))
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .expect("name, keys and projection are set");
+    let request = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute(store::PARTITION_KEY, ScalarAttributeType::S))
+        .attribute_definitions(attribute(store::SORT_KEY, ScalarAttributeType::S))
+        .attribute_definitions(attribute("subdomain", ScalarAttributeType::S))
+        .attribute_definitions(attribute("installation_id", ScalarAttributeType::N))
+        .key_schema(key(store::PARTITION_KEY, KeyType::Hash))
+        .key_schema(key(store::SORT_KEY, KeyType::Range))
+        .global_secondary_indexes(index);
+    send_create_table(request, name).await
+}
+
+/// Send a `CreateTable`; a table of that name that exists already is fine.
+async fn send_create_table(
+    request: aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder,
+    name: &str,
+) -> Result<(), String> {
     match request.send().await {
         Ok(_) => Ok(()),
         Err(error)

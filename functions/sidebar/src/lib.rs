@@ -104,7 +104,11 @@ impl Sidebar {
             }
         };
         let store = match &config.table {
-            Some(table) => Some(Arc::new(SidebarStore::new(aws.dynamodb()?, table))),
+            Some(table) => Some(Arc::new(SidebarStore::new(
+                aws.dynamodb()?,
+                table,
+                config.max_notes,
+            ))),
             None => None,
         };
         let api = match (&config.sessions, &store) {
@@ -271,6 +275,10 @@ impl Sidebar {
                 match saved {
                     Ok(note) => json!(note),
                     Err(SaveError::Conflict(_)) => return Err(ApiError::Conflict),
+                    Err(SaveError::LimitReached(max)) => {
+                        tracing::info!(%installation, max, "a new note refused: the installation has as many as it may keep");
+                        return Err(ApiError::NoteLimitReached(max));
+                    }
                     Err(SaveError::Unavailable(error)) => return Err(store_unavailable(error)),
                 }
             }
