@@ -133,9 +133,18 @@ impl DevEnvironment {
     /// A ZAF signed-URL token for another installation of the development app, in the
     /// development account (installations other than [`INSTALLATION_ID`] are not in the table).
     pub fn zaf_token_for(&self, installation_id: u64, ttl_seconds: i64) -> String {
+        self.zaf_token_of(
+            &ZafInstallation::new(SUBDOMAIN, installation_id),
+            ttl_seconds,
+        )
+    }
+
+    /// A ZAF signed-URL token for `installation` of any account, signed with the development
+    /// app's key (Zendesk signs every installation's tokens with the app's one key pair).
+    pub fn zaf_token_of(&self, installation: &ZafInstallation, ttl_seconds: i64) -> String {
         self.zaf.sign(&devkeys::zaf_claims(
-            SUBDOMAIN,
-            installation_id,
+            &installation.subdomain,
+            installation.installation_id,
             ttl_seconds,
         ))
     }
@@ -183,12 +192,16 @@ impl DevEnvironment {
 
     /// The development configuration of all three functions, as environment variables. Secrets
     /// are read from (moto's) Secrets Manager, as in production. `jwks_url` is where the
-    /// development JWKS is served. The sidebar runs in table mode with sessions: the development
-    /// installation is enabled in its table (`ZENDESK_SUBDOMAIN`, which the to-do API needs,
-    /// limits it to the development account).
+    /// development JWKS is served. The sidebar runs in table mode with sessions, as the template
+    /// deploys it, for every installation enabled in its table (the development one is): the
+    /// to-do API's account, `ZENDESK_SUBDOMAIN`, is unset for the sidebar
+    /// (`SIDEBAR__ZENDESK_SUBDOMAIN`, read by the local server, [`crate::FunctionVars`]).
+    /// `cargo lambda watch` gives every function the same environment, so there it still limits
+    /// the sidebar to the development account.
     pub fn variables(&self, jwks_url: &str) -> Vec<(&'static str, String)> {
         vec![
             ("ZENDESK_SUBDOMAIN", SUBDOMAIN.into()),
+            ("SIDEBAR__ZENDESK_SUBDOMAIN", String::new()),
             ("ZAF_INSTALLATIONS", "table".into()),
             ("SIDEBAR_TABLE", SIDEBAR_TABLE.into()),
             ("SESSION_KEY_SECRET_ID", SESSION_KEY_SECRET_ID.into()),

@@ -386,7 +386,8 @@ pub fn sam_env_json(env: &DevEnvironment) -> Value {
         Value::Object(vars)
     };
     json!({
-        "SidebarFunction": only(&["ZENDESK_SUBDOMAIN", "ZAF_INSTALLATIONS", "ZAF_APP_INSTALLATION_ID", "ZAF_PUBLIC_KEY_SECRET_ID", "SIDEBAR_TABLE", "SESSION_KEY_SECRET_ID"]),
+        // As the template deploys table mode: no account for the sidebar.
+        "SidebarFunction": only(&["ZAF_INSTALLATIONS", "ZAF_PUBLIC_KEY_SECRET_ID", "SIDEBAR_TABLE", "SESSION_KEY_SECRET_ID"]),
         "TodosFunction": only(&["ZENDESK_SUBDOMAIN", "TODOS_TABLE", "ALLOWED_ORIGINS", "HELP_CENTER_JWKS_URL"]),
         "SdkExchangeFunction": only(&["SDK_SHARED_SECRET_ID", "USER_TOKEN_RESOLVER", "USER_TOKENS_TABLE"]),
     })
