@@ -832,3 +832,50 @@ async fn hundreds_of_parallel_adds_and_deletes_for_one_user_at_the_cap_keep_it_e
     }
     f.assert_totals_agree(user).await;
 }
+
+#[tokio::test]
+async fn with_help_center_issuer_set_only_tokens_that_name_that_issuer_are_accepted() {
+    // GIVEN the to-do API configured from its variables, with HELP_CENTER_ISSUER set
+    let issuer = "https://acme.zendesk.com";
+    let jwks =
+        integration_tests::jwks_server::JwksServer::start(devkeys::jwks(&[&keys().primary])).await;
+    let dynamodb = integration_tests::services::dynamodb();
+    let table = integration_tests::services::create_table(&dynamodb, "owner").await;
+    let mut vars = integration_tests::services::local_aws_vars();
+    vars.extend([
+        ("ZENDESK_SUBDOMAIN", SUBDOMAIN.to_owned()),
+        ("TODOS_TABLE", table),
+        ("ALLOWED_ORIGINS", HELP_CENTER_ORIGIN.to_owned()),
+        ("HELP_CENTER_JWKS_URL", jwks.url()),
+        ("HELP_CENTER_ISSUER", issuer.to_owned()),
+    ]);
+    let aws = zendesk_jwt::lambda::aws::Aws::from_vars(&vars);
+    let todos = todos::Todos::new(&TodosConfig::from_vars(&vars).unwrap(), &aws).unwrap();
+    let list_with = |iss: Option<&str>| {
+        let mut claims = help_center_claims(2100, 300);
+        if let Some(iss) = iss {
+            claims["iss"] = json!(iss);
+        }
+        let auth = format!("Bearer {}", keys().primary.sign(&claims));
+        integration_tests::events::request("GET", "/todo_items", &[("authorization", &auth)], None)
+    };
+    // WHEN a token names that issuer THEN it is accepted
+    assert_eq!(todos.handle(list_with(Some(issuer))).await.status(), 200);
+    // AND one of another issuer, or of none, gets the one 401 every bad token gets
+    for (case, iss) in [
+        ("another account", Some("https://evil.zendesk.com")),
+        ("a look-alike", Some("https://acme.zendesk.com/")),
+        ("no iss", None),
+    ] {
+        assert_invalid_authentication(&todos.handle(list_with(iss)).await, case);
+    }
+    // AND without HELP_CENTER_ISSUER (the default) the issuer is not checked.
+    let f = fixture().await;
+    let token = keys().primary.sign(&json!({
+        "userId": 2100, "iss": "https://evil.zendesk.com", "exp": devkeys::now() + 300
+    }));
+    assert_eq!(
+        f.as_user(&token, "GET", "/todo_items", None).await.status(),
+        200
+    );
+}
