@@ -276,9 +276,11 @@ fn functions(template: &Yaml) -> Vec<(String, Yaml)> {
 /// The AWS operations each function's code calls, as IAM actions: DynamoDB `.get_item()` and
 /// `.update_item()` (functions/sidebar/src/store.rs, functions/todos/src/store.rs), `.get_item()`
 /// (functions/sdk-exchange/src/users.rs) and Secrets Manager `.get_secret_value()`
-/// (shared/src/lambda/secrets.rs). The sidebar's `admin` module (`.put_item()`, `.scan()`) is the
-/// `installations` admin command's, run with an administrator's credentials, never the
-/// function's. The functions' roles grant exactly these.
+/// (shared/src/lambda/secrets.rs); the sidebar's new notes are `.transact_write_items()` of two
+/// updates, which IAM checks as `UpdateItem`s. The sidebar's `admin` module (`.put_item()`,
+/// `.scan()`, `.query()`, `.delete_item()`, `.transact_write_items()`) is the `installations`
+/// admin command's, run with an administrator's credentials, never the function's. The functions'
+/// roles grant exactly these.
 const ACTIONS_THE_CODE_USES: [(&str, &[&str]); 3] = [
     (
         "SidebarFunction",
