@@ -21,7 +21,7 @@
 //!
 //! When an add gets no answer from DynamoDB (its attempts timed out, it was throttled, the
 //! connection broke), the write may have been applied, refused, or not made. One strongly
-//! consistent read of the user's item, with a short budget ([`SETTLE_TIMEOUT`]), settles what
+//! consistent read of the user's item, within a short budget ([`SETTLE_TIMEOUT`]), settles what
 //! it can, by the same rules as a failed condition: the add is there (201), the user is at a
 //! limit (409) or the key was used (the replay's 201, or 422); otherwise the add answers 503 and
 //! the client retries (with its `Idempotency-Key`, safely). Many adds for one user at once queue
@@ -31,8 +31,6 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::retry::RetryConfig;
-use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::get_item::builders::GetItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -318,27 +316,20 @@ impl TodoStore {
         None
     }
 
-    /// The user's item now (strongly consistent), within [`SETTLE_TIMEOUT`] and without
-    /// retries; `None` when it cannot be had.
+    /// The user's item now (strongly consistent), within [`SETTLE_TIMEOUT`]; `None` when it
+    /// cannot be had in that time.
     async fn read_item(&self, owner: &str) -> Option<Item> {
-        let budget = TimeoutConfig::builder()
-            .operation_timeout(SETTLE_TIMEOUT)
-            .operation_attempt_timeout(SETTLE_TIMEOUT)
-            .build();
-        let output = self
-            .get_user_item(owner)
-            .customize()
-            .config_override(
-                aws_sdk_dynamodb::config::Builder::default()
-                    .timeout_config(budget)
-                    .retry_config(RetryConfig::disabled()),
-            )
-            .send()
-            .await;
-        match output {
-            Ok(output) => Some(output.item.unwrap_or_default()),
-            Err(error) => {
+        let read = self.get_user_item(owner).send();
+        match tokio::time::timeout(SETTLE_TIMEOUT, read).await {
+            Ok(Ok(output)) => Some(output.item.unwrap_or_default()),
+            Ok(Err(error)) => {
                 tracing::debug!(error = %DisplayErrorContext(error), "the user's item could not be read after an add without an answer");
+                None
+            }
+            Err(_) => {
+                tracing::debug!(
+                    "the user's item could not be read in time after an add without an answer"
+                );
                 None
             }
         }

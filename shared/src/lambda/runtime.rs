@@ -116,11 +116,12 @@ pub fn request_from_event(json: &str) -> Result<Request, EventError> {
     lambda_request(json).map(Into::into)
 }
 
-/// The event parsed and repaired, or why it cannot be handed to the handler. lambda_http's own
-/// parse is tried first (every ordinary event); only an event it refuses is looked at again.
+/// The event parsed and repaired, or why it cannot be handed to the handler. The parse
+/// lambda_http makes (an HTTP API event, the one kind this bundle's features enable) is tried
+/// first, on every ordinary event; only an event it refuses is looked at again.
 fn lambda_request(json: &str) -> Result<LambdaRequest, EventError> {
-    let mut payload = match serde_json::from_str::<LambdaRequest>(json) {
-        Ok(payload) => payload,
+    let mut payload = match serde_json::from_str::<ApiGatewayV2httpRequest>(json) {
+        Ok(event) => LambdaRequest::ApiGatewayV2(event),
         Err(_) => return Err(refusal(json)),
     };
     make_safe(&mut payload);
@@ -138,7 +139,8 @@ fn refusal(json: &str) -> EventError {
     if names.is_empty() {
         return EventError::NotAnEvent("lambda_http does not recognise it".into());
     }
-    match serde_json::from_value::<LambdaRequest>(event) {
+    // Parsed again from text (not from the value): one deserializer for events in the binary.
+    match serde_json::from_str::<ApiGatewayV2httpRequest>(&event.to_string()) {
         Ok(_) => {
             let refused = HeaderNotHttp { names };
             tracing::info!(headers = %refused.names.join(", "), "request refused: a header holds what HTTP cannot carry");

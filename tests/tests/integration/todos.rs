@@ -252,6 +252,21 @@ async fn the_cap_holds_under_concurrent_posts_and_every_refusal_stays_a_409() {
     // GIVEN a cap of 50, and one user's token
     let f = Arc::new(fixture_with(50, Duration::from_secs(30)).await);
     let token = token_for(700);
+    // AND DynamoDB Local warmed up: its JVM compiles its write path during the first few hundred
+    // writes, and cold it is many times slower than DynamoDB (its queue on one item outlasts
+    // every budget: docs/PERFORMANCE.md, section 8)
+    let warm_up: Vec<_> = (0..300)
+        .map(|i| {
+            let f = f.clone();
+            async move { f.add(701 + i % 6, "warm-up").await.status().as_u16() }
+        })
+        .collect();
+    assert!(
+        in_parallel(warm_up)
+            .await
+            .iter()
+            .all(|s| *s == 201 || *s == 409)
+    );
     // WHEN 600 adds for that user are sent at once (they queue on the user's one item: many time
     // out before DynamoDB answers them)
     let posts = (0..600).map(|i| {
