@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use sidebar::admin::{AdminError, InstallationAdmin};
 use sidebar::store::{self, InstallationRecord};
@@ -133,9 +133,18 @@ impl DevEnvironment {
     /// A ZAF signed-URL token for another installation of the development app, in the
     /// development account (installations other than [`INSTALLATION_ID`] are not in the table).
     pub fn zaf_token_for(&self, installation_id: u64, ttl_seconds: i64) -> String {
+        self.zaf_token_of(
+            &ZafInstallation::new(SUBDOMAIN, installation_id),
+            ttl_seconds,
+        )
+    }
+
+    /// A ZAF signed-URL token for `installation` of any account, signed with the development
+    /// app's key (Zendesk signs every installation's tokens with the app's one key pair).
+    pub fn zaf_token_of(&self, installation: &ZafInstallation, ttl_seconds: i64) -> String {
         self.zaf.sign(&devkeys::zaf_claims(
-            SUBDOMAIN,
-            installation_id,
+            &installation.subdomain,
+            installation.installation_id,
             ttl_seconds,
         ))
     }
@@ -184,12 +193,16 @@ impl DevEnvironment {
 
     /// The development configuration of all three functions, as environment variables. Secrets
     /// are read from (moto's) Secrets Manager, as in production. `jwks_url` is where the
-    /// development JWKS is served. The sidebar runs in table mode with sessions: the development
-    /// installation is enabled in its table (`ZENDESK_SUBDOMAIN`, which the to-do API needs,
-    /// limits it to the development account).
+    /// development JWKS is served. The sidebar runs in table mode with sessions, as the template
+    /// deploys it, for every installation enabled in its table (the development one is): the
+    /// to-do API's account, `ZENDESK_SUBDOMAIN`, is unset for the sidebar
+    /// (`SIDEBAR__ZENDESK_SUBDOMAIN`, read by the local server, [`crate::FunctionVars`]).
+    /// `cargo lambda watch` gives every function the same environment, so there it still limits
+    /// the sidebar to the development account.
     pub fn variables(&self, jwks_url: &str) -> Vec<(&'static str, String)> {
         vec![
             ("ZENDESK_SUBDOMAIN", SUBDOMAIN.into()),
+            ("SIDEBAR__ZENDESK_SUBDOMAIN", String::new()),
             ("ZAF_INSTALLATIONS", "table".into()),
             ("SIDEBAR_TABLE", SIDEBAR_TABLE.into()),
             ("SESSION_KEY_SECRET_ID", SESSION_KEY_SECRET_ID.into()),
@@ -216,13 +229,7 @@ impl DevEnvironment {
     ) -> Result<(), String> {
         create_table(dynamodb, TODOS_TABLE, "owner", None).await?;
         create_table(dynamodb, USER_TOKENS_TABLE, "token_hash", None).await?;
-        create_table(
-            dynamodb,
-            SIDEBAR_TABLE,
-            store::PARTITION_KEY,
-            Some(store::SORT_KEY),
-        )
-        .await?;
+        create_sidebar_table(dynamodb, SIDEBAR_TABLE).await?;
         let added = InstallationAdmin::new(dynamodb.clone(), SIDEBAR_TABLE)
             .add(
                 &Self::installation(),
@@ -317,6 +324,22 @@ impl DevEnvironment {
     }
 }
 
+fn attribute(name: &str, kind: ScalarAttributeType) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(kind)
+        .build()
+        .expect("name and type are set")
+}
+
+fn key(name: &str, kind: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .expect("name and type are set")
+}
+
 /// Create an on-demand table with string partition key `pk` and optional string sort key `sk`;
 /// an existing table of that name is left as it is.
 pub async fn create_table(
@@ -325,20 +348,6 @@ pub async fn create_table(
     pk: &str,
     sk: Option<&str>,
 ) -> Result<(), String> {
-    let attribute = |name: &str, kind| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(kind)
-            .build()
-            .expect("name and type are set")
-    };
-    let key = |name: &str, kind| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .expect("name and type are set")
-    };
     let mut request = client
         .create_table()
         .table_name(name)
@@ -350,6 +359,47 @@ pub async fn create_table(
             .attribute_definitions(attribute(sk, ScalarAttributeType::S))
             .key_schema(key(sk, KeyType::Range));
     }
+    send_create_table(request, name).await
+}
+
+/// Create the sidebar's table `name` as the template defines it: partition key `pk`, sort key
+/// `sk`, and the index of installation records ([`sidebar::admin::INSTALLATIONS_INDEX`], keyed
+/// by `subdomain` and `installation_id`, which only records have); an existing table is left as
+/// it is.
+pub async fn create_sidebar_table(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+) -> Result<(), String> {
+    let index = GlobalSecondaryIndex::builder()
+        .index_name(sidebar::admin::INSTALLATIONS_INDEX)
+        .key_schema(key("subdomain", KeyType::Hash))
+        .key_schema(key("installation_id", KeyType::Range))
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .expect("name, keys and projection are set");
+    let request = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute(store::PARTITION_KEY, ScalarAttributeType::S))
+        .attribute_definitions(attribute(store::SORT_KEY, ScalarAttributeType::S))
+        .attribute_definitions(attribute("subdomain", ScalarAttributeType::S))
+        .attribute_definitions(attribute("installation_id", ScalarAttributeType::N))
+        .key_schema(key(store::PARTITION_KEY, KeyType::Hash))
+        .key_schema(key(store::SORT_KEY, KeyType::Range))
+        .global_secondary_indexes(index);
+    send_create_table(request, name).await
+}
+
+/// Send a `CreateTable`; a table of that name that exists already is fine.
+async fn send_create_table(
+    request: aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder,
+    name: &str,
+) -> Result<(), String> {
     match request.send().await {
         Ok(_) => Ok(()),
         Err(error)

@@ -149,6 +149,20 @@ pub fn generate(env: &DevEnvironment, ttl_seconds: i64) -> Vec<Fixture> {
                 Some(&format!("token={zaf}")),
             ),
         ),
+        // A header HTTP cannot carry (a control byte in its value), as API Gateway passes it
+        // on: answered 400 by the runtime loop without the handler, logging the header's name
+        // only (zendesk_jwt::lambda::runtime). One such event per function.
+        fixture(
+            "sidebar-header-not-http",
+            "sidebar",
+            400,
+            apigw_event(
+                "POST",
+                SIDEBAR_PAGE,
+                &[FORM, ("referer", "https://example.zendesk.com/\u{7f}")],
+                Some(&format!("token={zaf}")),
+            ),
+        ),
         // A valid token of an installation that is not in the sidebar's table.
         fixture(
             "sidebar-not-enabled",
@@ -268,6 +282,17 @@ pub fn generate(env: &DevEnvironment, ttl_seconds: i64) -> Vec<Fixture> {
             ),
         ),
         fixture(
+            "todos-header-not-http",
+            "todos",
+            400,
+            apigw_event(
+                "GET",
+                "/todo_items",
+                &[("authorization", "Bearer not-a-token\u{1}"), origin],
+                None,
+            ),
+        ),
+        fixture(
             "todos-preflight",
             "todos",
             200,
@@ -314,6 +339,17 @@ pub fn generate(env: &DevEnvironment, ttl_seconds: i64) -> Vec<Fixture> {
             ),
         ),
         fixture(
+            "sdk-exchange-header-not-http",
+            "sdk-exchange",
+            400,
+            apigw_event(
+                "POST",
+                "/sdk/jwt",
+                &[FORM, ("user-agent", "Zendesk SDK\nX-Injected: 1")],
+                Some(&format!("user_token={}", env.demo_user_token)),
+            ),
+        ),
+        fixture(
             "sdk-exchange-missing-token",
             "sdk-exchange",
             401,
@@ -350,7 +386,8 @@ pub fn sam_env_json(env: &DevEnvironment) -> Value {
         Value::Object(vars)
     };
     json!({
-        "SidebarFunction": only(&["ZENDESK_SUBDOMAIN", "ZAF_INSTALLATIONS", "ZAF_APP_INSTALLATION_ID", "ZAF_PUBLIC_KEY_SECRET_ID", "SIDEBAR_TABLE", "SESSION_KEY_SECRET_ID"]),
+        // As the template deploys table mode: no account for the sidebar.
+        "SidebarFunction": only(&["ZAF_INSTALLATIONS", "ZAF_PUBLIC_KEY_SECRET_ID", "SIDEBAR_TABLE", "SESSION_KEY_SECRET_ID"]),
         "TodosFunction": only(&["ZENDESK_SUBDOMAIN", "TODOS_TABLE", "ALLOWED_ORIGINS", "HELP_CENTER_JWKS_URL"]),
         "SdkExchangeFunction": only(&["SDK_SHARED_SECRET_ID", "USER_TOKEN_RESOLVER", "USER_TOKENS_TABLE"]),
     })

@@ -4,7 +4,9 @@
 //! Zendesk around the help center page and the sidebar app.
 //!
 //! Requests are turned into the same `lambda_http::Request` the Lambda runtime builds, and the
-//! same handlers (the same CORS layer for the to-do API) answer them.
+//! same handlers (the same CORS layer for the to-do API) answer them. Each function reads the
+//! configuration of its own, as the template gives each one an environment of its own
+//! ([`FunctionVars`]).
 
 pub mod dev;
 pub use zendesk_jwt::devkeys;
@@ -27,7 +29,7 @@ use sidebar::{Sidebar, SidebarConfig};
 use todos::{Todos, TodosConfig};
 use tokio::net::TcpListener;
 use zendesk_jwt::lambda::aws::Aws;
-use zendesk_jwt::lambda::env::ConfigError;
+use zendesk_jwt::lambda::env::{ConfigError, ProcessEnv, Vars};
 use zendesk_jwt::lambda::metrics::{Function, Metrics};
 
 /// Largest request body the local server reads (API Gateway's own limit is far higher; the
@@ -49,27 +51,77 @@ pub struct Functions {
     pub harness: Option<Arc<harness::Harness>>,
 }
 
+/// The variables one function of the local server sees: `{PREFIX}__{NAME}` when it is set (for
+/// that function alone; empty unsets `NAME` for it), else `NAME`. On AWS each function has an
+/// environment of its own (the template's); the local server has one for all three, and this is
+/// how it gives each function its own: the development configuration sets the to-do API's
+/// account (`ZENDESK_SUBDOMAIN`) and unsets it for the sidebar (`SIDEBAR__ZENDESK_SUBDOMAIN=`),
+/// which then serves every enabled installation, as deployed in table mode.
+pub struct FunctionVars<'a> {
+    prefix: &'static str,
+    vars: &'a dyn Vars,
+}
+
+impl<'a> FunctionVars<'a> {
+    /// The sidebar's view of `vars` (`SIDEBAR__…`).
+    pub fn sidebar(vars: &'a dyn Vars) -> Self {
+        Self {
+            prefix: "SIDEBAR",
+            vars,
+        }
+    }
+
+    /// The to-do API's view of `vars` (`TODOS__…`).
+    pub fn todos(vars: &'a dyn Vars) -> Self {
+        Self {
+            prefix: "TODOS",
+            vars,
+        }
+    }
+
+    /// The SDK exchange's view of `vars` (`SDK_EXCHANGE__…`).
+    pub fn sdk_exchange(vars: &'a dyn Vars) -> Self {
+        Self {
+            prefix: "SDK_EXCHANGE",
+            vars,
+        }
+    }
+}
+
+impl Vars for FunctionVars<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.vars
+            .var(&format!("{}__{name}", self.prefix))
+            .or_else(|| self.vars.var(name))
+    }
+}
+
 impl Functions {
     /// The three functions configured from the environment exactly as their Lambda `main`s
-    /// configure them, except that their metric lines are not written (they are for CloudWatch;
-    /// the local console stays readable).
+    /// configure them, each from its own view of it ([`FunctionVars`]), except that their metric
+    /// lines are not written (they are for CloudWatch; the local console stays readable).
     pub fn from_env() -> Result<Self, ConfigError> {
-        let aws = Aws::from_env();
+        Self::from_vars(&ProcessEnv)
+    }
+
+    /// The same from `vars`.
+    pub fn from_vars(vars: &dyn Vars) -> Result<Self, ConfigError> {
+        let aws = Aws::from_vars(vars);
         let quiet = Metrics::disabled;
         Ok(Self {
             sidebar: Arc::new(Sidebar::counting_in(
                 quiet(Function::Sidebar),
-                &SidebarConfig::from_env()?,
+                &SidebarConfig::from_vars(&FunctionVars::sidebar(vars))?,
                 &aws,
             )?),
             todos: Arc::new(Todos::counting_in(
                 quiet(Function::Todos),
-                &TodosConfig::from_env()?,
+                &TodosConfig::from_vars(&FunctionVars::todos(vars))?,
                 &aws,
             )?),
             sdk_exchange: Arc::new(SdkExchange::counting_in(
                 quiet(Function::SdkExchange),
-                &ExchangeConfig::from_env()?,
+                &ExchangeConfig::from_vars(&FunctionVars::sdk_exchange(vars))?,
                 &aws,
             )?),
             dev_jwks: None,
@@ -210,6 +262,21 @@ async fn answer(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_function_sees_its_own_variables_over_the_shared_ones() {
+        let vars: Vec<(&str, String)> = vec![
+            ("ZENDESK_SUBDOMAIN", "example".into()),
+            ("SIDEBAR__ZENDESK_SUBDOMAIN", String::new()),
+            ("TODOS__TODOS_TABLE", "todos-only".into()),
+        ];
+        let sidebar = FunctionVars::sidebar(&vars);
+        let todos = FunctionVars::todos(&vars);
+        assert_eq!(sidebar.var("ZENDESK_SUBDOMAIN").as_deref(), Some(""));
+        assert_eq!(todos.var("ZENDESK_SUBDOMAIN").as_deref(), Some("example"));
+        assert_eq!(todos.var("TODOS_TABLE").as_deref(), Some("todos-only"));
+        assert_eq!(sidebar.var("TODOS_TABLE"), None);
+    }
 
     #[test]
     fn only_loopback_hosts_are_served() {

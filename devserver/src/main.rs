@@ -5,7 +5,9 @@
 //!                                 and the browser harness at /harness when .dev/ exists
 //! devserver init                  create .dev/ keys and provision DynamoDB Local and moto
 //! devserver env                   print the development configuration as shell exports
-//! devserver mint sidebar          a ZAF token for the development app
+//! devserver mint sidebar [SUBDOMAIN INSTALLATION_ID]
+//!                                 a ZAF token for the development app (of another account's
+//!                                 installation: enable it with the installations command)
 //! devserver mint session          a session for the sidebar's API (the harness's app_guid)
 //! devserver mint todos [USER_ID]  a help center JWT (user 1 by default)
 //! devserver mint sdk              a newly registered SDK user token
@@ -24,7 +26,7 @@ use devserver::harness::{APP_GUID, Harness};
 use lambda_http::Error;
 use zendesk_jwt::lambda::aws::Aws;
 
-const USAGE: &str = "usage: devserver [serve | init | env | mint sidebar|session|todos [USER_ID]|sdk|idp | fixtures [DIR] | requests]";
+const USAGE: &str = "usage: devserver [serve | init | env | mint sidebar [SUBDOMAIN INSTALLATION_ID]|session|todos [USER_ID]|sdk|idp | fixtures [DIR] | requests]";
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -51,6 +53,13 @@ async fn main() -> Result<(), Error> {
             }
         }
         ["mint", "sidebar"] => println!("{}", env.zaf_token(3600)),
+        ["mint", "sidebar", subdomain, id] => {
+            let id: u64 = id
+                .parse()
+                .map_err(|_| format!("{id:?} is not an installation id"))?;
+            let installation = zendesk_jwt::ZafInstallation::new(*subdomain, id);
+            println!("{}", env.zaf_token_of(&installation, 3600));
+        }
         ["mint", "session"] => println!("{}", env.session(APP_GUID, 900)),
         ["mint", "todos"] => println!("{}", env.help_center_token(1, 3600)),
         ["mint", "todos", user] => {

@@ -1,7 +1,7 @@
 //! A real HTTP proxy in front of DynamoDB Local that counts the requests passing through it, by
 //! operation (`X-Amz-Target`), can add up the capacity units DynamoDB says they consume, and can
 //! cut DynamoDB off mid-write: forward a request, let DynamoDB apply it, and close the client's
-//! connection instead of relaying the answer.
+//! connection instead of relaying the answer (of writes only, or of every request).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -19,6 +19,8 @@ pub enum ProxyMode {
     /// DynamoDB, which applies them, then drop the connection without an answer: the client
     /// cannot tell whether its write happened. Reads are relayed.
     LoseWriteAnswers,
+    /// The same for every request, reads included: the client can learn nothing.
+    LoseEveryAnswer,
 }
 
 #[derive(Default)]
@@ -131,9 +133,12 @@ impl DynamoDbProxy {
             *counts.capacity.entry(operation.clone()).or_default() += units;
             counts.measured.push((operation.clone(), units));
         }
-        if *self.mode.lock().unwrap() == ProxyMode::LoseWriteAnswers
-            && WRITES.contains(&operation.as_str())
-        {
+        let lost = match *self.mode.lock().unwrap() {
+            ProxyMode::Forward => false,
+            ProxyMode::LoseWriteAnswers => WRITES.contains(&operation.as_str()),
+            ProxyMode::LoseEveryAnswer => true,
+        };
+        if lost {
             self.counts.lock().unwrap().lost_answers += 1;
             // An error closes the connection without an answer.
             return Err("answer lost on purpose".into());

@@ -40,6 +40,7 @@ pub fn config(public_key: SecretLocation) -> SidebarConfig {
         table: None,
         installation_cache: Duration::from_secs(60),
         sessions: None,
+        max_notes: sidebar::store::DEFAULT_MAX_NOTES,
     }
 }
 
@@ -123,10 +124,11 @@ pub struct AppFixture {
     pub config: SidebarConfig,
 }
 
-/// A fresh sidebar table (partition key `pk`, sort key `sk`) in the DynamoDB of `aws`.
+/// A fresh sidebar table, as the template makes it (partition key `pk`, sort key `sk`, the index
+/// of installation records), in the DynamoDB of `aws`.
 pub async fn create_sidebar_table(dynamodb: &aws_sdk_dynamodb::Client) -> String {
     let name = unique("sidebar");
-    devserver::dev::create_table(dynamodb, &name, PARTITION_KEY, Some(SORT_KEY))
+    devserver::dev::create_sidebar_table(dynamodb, &name)
         .await
         .unwrap_or_else(|e| panic!("DynamoDB Local refused CreateTable: {e}"));
     name
@@ -325,6 +327,25 @@ impl AppFixture {
             .await
             .expect("DynamoDB Local answers GetItem")
             .item
+    }
+
+    /// The note count of `installation` (its `usage` item), straight from the table.
+    pub async fn note_count(&self, installation: &ZafInstallation) -> Option<u64> {
+        let item = self
+            .dynamodb
+            .get_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, AttributeValue::S(installation.to_string()))
+            .key(
+                SORT_KEY,
+                AttributeValue::S(sidebar::store::USAGE_ITEM.into()),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("DynamoDB Local answers GetItem")
+            .item?;
+        item.get("note_count")?.as_n().ok()?.parse().ok()
     }
 
     /// Every item of the table, straight from it.

@@ -77,6 +77,7 @@ async fn build(aws: &Aws, max_items: u32, cooldown: Duration, metrics: Option<Me
         subdomain: SUBDOMAIN.into(),
         table: table.clone(),
         jwks_url: jwks.url(),
+        issuer: None,
         allowed_origins: vec![HELP_CENTER_ORIGIN.into()],
         max_items,
         jwks: jwks_settings(cooldown, Duration::from_secs(2)),

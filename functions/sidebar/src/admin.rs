@@ -1,17 +1,28 @@
 //! Changing the installations in the sidebar's table: what the `installations` admin command
 //! (and the local development set-up) does. The function itself never writes installation
-//! records. Every write is one conditional request, so two admins never undo each other's
-//! change unseen: adding refuses an installation that has a record, the others one that has
-//! none.
+//! records (its IAM condition allows it no record attribute). Every write is conditional, so two
+//! admins never undo each other's change unseen: adding refuses an installation that has a
+//! record, the others one that has none, and a purge one that is enabled. A record is an item
+//! with `enabled`: anything else under its key (which the function could write) is not one.
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, TransactWriteItem};
 use serde_json::{Map, Value};
 use zendesk_jwt::ZafInstallation;
 
 use crate::store::{
-    INSTALLATION_ITEM, InstallationRecord, PARTITION_KEY, SORT_KEY, attribute_of, key,
+    DEFAULT_MAX_NOTES, INSTALLATION_ITEM, InstallationRecord, PARTITION_KEY, SORT_KEY,
+    SidebarStore, attribute_of, key,
 };
+
+/// The index of installation records (partition key `subdomain`, sort key `installation_id`:
+/// attributes only records have), which `list` reads instead of the whole table.
+pub const INSTALLATIONS_INDEX: &str = "installations";
+/// Items deleted per transaction of a purge (DynamoDB takes 100 actions; one checks the record).
+const PURGE_BATCH: usize = 99;
+/// A purge's condition on the record: it is not enabled (or there is none any more).
+const NOT_ENABLED: &str = "attribute_not_exists(enabled) OR enabled <> :enabled";
 
 /// Why an admin change was not made.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +35,11 @@ pub enum AdminError {
     /// A change of an installation that has no record.
     #[error("installation {0} is not in the table (add it first)")]
     Unknown(ZafInstallation),
+    /// A purge of an installation that is enabled.
+    #[error(
+        "installation {0} is enabled: disable it first, and purge it once the sidebar has stopped serving it (INSTALLATION_CACHE_SECONDS, 60 s by default)"
+    )]
+    Enabled(ZafInstallation),
     /// DynamoDB refused or could not be reached.
     #[error("DynamoDB: {0}")]
     DynamoDb(String),
@@ -79,8 +95,7 @@ impl InstallationAdmin {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(record.to_item(installation, now)))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", PARTITION_KEY)
+            .condition_expression("attribute_not_exists(enabled)")
             .send()
             .await;
         match result {
@@ -147,8 +162,7 @@ impl InstallationAdmin {
             .table_name(&self.table)
             .set_key(Some(key(installation, INSTALLATION_ITEM)))
             .update_expression(expression)
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PARTITION_KEY)
+            .condition_expression("attribute_exists(enabled)")
             .expression_attribute_values(":value", value)
             .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
@@ -166,9 +180,10 @@ impl InstallationAdmin {
         }
     }
 
-    /// Every installation in the table, by account and id. A scan of the whole table (notes
-    /// included, filtered out by DynamoDB): its cost grows with the table, which is fine for an
-    /// admin command.
+    /// Every installation in the table, by account and id: a scan of [`INSTALLATIONS_INDEX`],
+    /// which holds installation records only (never a note), so its cost grows with the number
+    /// of installations alone. The index is eventually consistent: a change made a moment ago
+    /// may not be listed yet.
     pub async fn list(&self) -> Result<Vec<ListedInstallation>, AdminError> {
         let mut listed = Vec::new();
         let mut start = None;
@@ -177,17 +192,20 @@ impl InstallationAdmin {
                 .client
                 .scan()
                 .table_name(&self.table)
-                .filter_expression("#sk = :installation")
-                .expression_attribute_names("#sk", SORT_KEY)
-                .expression_attribute_values(
-                    ":installation",
-                    AttributeValue::S(INSTALLATION_ITEM.into()),
-                )
+                .index_name(INSTALLATIONS_INDEX)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(dynamodb)?;
             for item in output.items() {
+                if item
+                    .get(SORT_KEY)
+                    .and_then(|v| v.as_s().ok())
+                    .map(String::as_str)
+                    != Some(INSTALLATION_ITEM)
+                {
+                    continue;
+                }
                 let Some(installation) = item
                     .get(PARTITION_KEY)
                     .and_then(|v| v.as_s().ok())
@@ -210,6 +228,131 @@ impl InstallationAdmin {
                 .cmp(&(&b.installation.subdomain, b.installation.installation_id))
         });
         Ok(listed)
+    }
+
+    /// Delete everything `installation` has in the table: its notes, its note count, then its
+    /// record; how many items were deleted. Refused while it is enabled (disable it first).
+    /// Each batch is one transaction of deletes with a check that the installation is still not
+    /// enabled, so enabling it meanwhile stops the purge; running it again finishes it (an
+    /// installation with no record any more included).
+    pub async fn purge(&self, installation: &ZafInstallation) -> Result<usize, AdminError> {
+        let record = SidebarStore::new(
+            self.client.clone(),
+            &self.table,
+            DEFAULT_MAX_NOTES,
+            zendesk_jwt::clock::Clock::system(),
+        )
+        .installation(installation)
+        .await
+        .map_err(|unavailable| AdminError::DynamoDb(unavailable.0))?;
+        if record.as_ref().is_some_and(|record| record.enabled) {
+            return Err(AdminError::Enabled(installation.clone()));
+        }
+        let others: Vec<String> = self
+            .sort_keys(installation)
+            .await?
+            .into_iter()
+            .filter(|sk| sk != INSTALLATION_ITEM)
+            .collect();
+        let not_enabled = || {
+            ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(installation, INSTALLATION_ITEM)))
+                .condition_expression(NOT_ENABLED)
+                .expression_attribute_values(":enabled", AttributeValue::Bool(true))
+                .build()
+        };
+        let mut deleted = 0;
+        for batch in others.chunks(PURGE_BATCH) {
+            let mut items = vec![
+                TransactWriteItem::builder()
+                    .condition_check(
+                        not_enabled().map_err(|e| AdminError::DynamoDb(e.to_string()))?,
+                    )
+                    .build(),
+            ];
+            for sort_key in batch {
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(installation, sort_key)))
+                    .build()
+                    .map_err(|e| AdminError::DynamoDb(e.to_string()))?;
+                items.push(TransactWriteItem::builder().delete(delete).build());
+            }
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await;
+            match result {
+                Ok(_) => deleted += batch.len(),
+                Err(error) => {
+                    let check_failed = matches!(
+                        error.as_service_error(),
+                        Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
+                            if cancelled.cancellation_reasons().first().and_then(|r| r.code())
+                                == Some("ConditionalCheckFailed")
+                    );
+                    return Err(if check_failed {
+                        AdminError::Enabled(installation.clone())
+                    } else {
+                        dynamodb(error)
+                    });
+                }
+            }
+        }
+        if record.is_some() {
+            let result = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(key(installation, INSTALLATION_ITEM)))
+                .condition_expression(NOT_ENABLED)
+                .expression_attribute_values(":enabled", AttributeValue::Bool(true))
+                .send()
+                .await;
+            match result {
+                Ok(_) => deleted += 1,
+                Err(error) if conditional_failed(&error) => {
+                    return Err(AdminError::Enabled(installation.clone()));
+                }
+                Err(error) => return Err(dynamodb(error)),
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// The sort key of every item of `installation` (one `Query` of its partition, keys only).
+    async fn sort_keys(&self, installation: &ZafInstallation) -> Result<Vec<String>, AdminError> {
+        let mut keys = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", PARTITION_KEY)
+                .expression_attribute_names("#sk", SORT_KEY)
+                .expression_attribute_values(":pk", AttributeValue::S(installation.to_string()))
+                .projection_expression("#sk")
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(dynamodb)?;
+            keys.extend(
+                output
+                    .items()
+                    .iter()
+                    .filter_map(|item| item.get(SORT_KEY)?.as_s().ok().cloned()),
+            );
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(keys);
+            }
+        }
     }
 }
 

@@ -130,6 +130,11 @@ pub enum ApiError {
     /// 409: the note was saved by someone else since the version the request names.
     #[error("Someone else saved this note since you read it; read it again, then save")]
     Conflict,
+    /// 409: a new note, and the installation keeps as many notes as it may (nothing written).
+    #[error(
+        "This Zendesk account already has {0} notes, the most this app keeps; ask the app's provider to remove old ones"
+    )]
+    NoteLimitReached(u64),
     /// 413: the body is over 16 KiB.
     #[error("The request body must be at most 16 KiB")]
     TooLarge,
@@ -147,6 +152,7 @@ impl ApiError {
         match self {
             ApiError::Unauthenticated(reason) => Outcome::Refused(*reason),
             ApiError::Unavailable => Outcome::Unavailable,
+            ApiError::NoteLimitReached(_) => Outcome::LimitReached,
             ApiError::NotEnabled
             | ApiError::BadRequest(_)
             | ApiError::NotFound(_)
@@ -165,7 +171,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict => StatusCode::CONFLICT,
+            ApiError::Conflict | ApiError::NoteLimitReached(_) => StatusCode::CONFLICT,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

@@ -10,6 +10,8 @@ use zendesk_jwt::lambda::metrics::MetricsNamespace;
 use zendesk_jwt::lambda::secrets::{SecretLocation, SecretTimes};
 use zendesk_jwt::lambda::settings;
 
+use crate::store::DEFAULT_MAX_NOTES;
+
 /// The default lifetime of a session (`SESSION_TTL_SECONDS`).
 pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(900);
 /// The shortest and longest session lifetimes accepted: sessions last minutes.
@@ -18,6 +20,8 @@ pub const SESSION_TTL_RANGE: std::ops::RangeInclusive<u64> = 60..=3600;
 pub const DEFAULT_INSTALLATION_CACHE: Duration = Duration::from_secs(60);
 /// The longest installation cache accepted: a disabled installation must stop working soon.
 pub const MAX_INSTALLATION_CACHE: Duration = Duration::from_secs(3600);
+/// The largest `MAX_NOTES_PER_INSTALLATION` accepted (the template's bound too).
+pub const MAX_NOTES_LIMIT: u64 = 1_000_000;
 
 /// Which app installations the sidebar serves (`ZAF_INSTALLATIONS`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,6 +72,9 @@ pub struct SidebarConfig {
     /// `SESSION_KEY_SECRET_ID` or `SESSION_KEY`, if set: the start page carries a session and
     /// the app's API is served.
     pub sessions: Option<SessionConfig>,
+    /// `MAX_NOTES_PER_INSTALLATION` (default 10,000, at most 1,000,000): the most ticket notes
+    /// one installation may keep; a new note beyond it is a 409.
+    pub max_notes: u64,
     /// The clock the instance reads: the system's (tests give each instance one they move).
     pub clock: Clock,
 }
@@ -134,6 +141,13 @@ impl SidebarConfig {
                 "must be at most 3600 (a disabled installation must stop working soon)",
             ));
         }
+        let max_notes = env.parsed_or("MAX_NOTES_PER_INSTALLATION", DEFAULT_MAX_NOTES)?;
+        if !(1..=MAX_NOTES_LIMIT).contains(&max_notes) {
+            return Err(ConfigError::new(
+                "MAX_NOTES_PER_INSTALLATION",
+                format!("must be between 1 and {MAX_NOTES_LIMIT}"),
+            ));
+        }
         Ok(Self {
             installations,
             public_key: SecretLocation::from_env(
@@ -147,6 +161,7 @@ impl SidebarConfig {
             table,
             installation_cache,
             sessions,
+            max_notes,
             clock: Clock::system(),
         })
     }

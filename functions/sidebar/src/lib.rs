@@ -112,6 +112,7 @@ impl Sidebar {
             Some(table) => Some(Arc::new(SidebarStore::new(
                 aws.dynamodb()?,
                 table,
+                config.max_notes,
                 config.clock.clone(),
             ))),
             None => None,
@@ -293,6 +294,10 @@ impl Sidebar {
                 match saved {
                     Ok(note) => json!(note),
                     Err(SaveError::Conflict(_)) => return Err(ApiError::Conflict),
+                    Err(SaveError::LimitReached(max)) => {
+                        tracing::info!(%installation, max, "a new note refused: the installation has as many as it may keep");
+                        return Err(ApiError::NoteLimitReached(max));
+                    }
                     Err(SaveError::Unavailable(error)) => return Err(store_unavailable(error)),
                 }
             }

@@ -4,16 +4,23 @@
 //! | `pk` (S, partition key) | `sk` (S, sort key) | attributes |
 //! | --- | --- | --- |
 //! | `{subdomain}#{installation_id}` | `installation` | `enabled` (BOOL), `name` (S), `settings` (M, free-form), `subdomain` (S), `installation_id` (N), `updated_at` (N) |
+//! | `{subdomain}#{installation_id}` | `usage` | `note_count` (N): how many notes the installation has |
 //! | `{subdomain}#{installation_id}` | `note#{ticket_id}` | `note` (S), `version` (N), `updated_at` (N), `updated_by` (S, the Zendesk user, when the session names one) |
 //!
 //! Installation records are written by the `installations` admin command; notes by the API,
-//! each with one conditional `UpdateItem`.
+//! each save with one conditional `UpdateItem`, a new note's together with the installation's
+//! `note_count` in one transaction, so no installation keeps more than its bound of notes. The
+//! function writes no attribute but [`NOTE_ATTRIBUTES`] (the template's IAM condition allows it
+//! no other).
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 use serde::Serialize;
 use serde_json::{Map, Number, Value};
 use zendesk_jwt::ZafInstallation;
@@ -28,6 +35,25 @@ pub const PARTITION_KEY: &str = "pk";
 pub const SORT_KEY: &str = "sk";
 /// The sort key of an installation's record.
 pub const INSTALLATION_ITEM: &str = "installation";
+/// The sort key of an installation's note count.
+pub const USAGE_ITEM: &str = "usage";
+/// Every attribute the function's writes name, keys included: the template's IAM condition
+/// allows its `UpdateItem` exactly these, so the function can never write an installation
+/// record's `enabled`, `name` or `settings`.
+pub const NOTE_ATTRIBUTES: [&str; 7] = [
+    PARTITION_KEY,
+    SORT_KEY,
+    "note",
+    "version",
+    "updated_at",
+    "updated_by",
+    "note_count",
+];
+/// The default bound on an installation's notes (`MAX_NOTES_PER_INSTALLATION`).
+pub const DEFAULT_MAX_NOTES: u64 = 10_000;
+/// How often a new note's transaction is tried when it meets another transaction on the same
+/// items (DynamoDB cancels one of two at once): a few at most, then the caller is told to retry.
+const TRANSACTION_ATTEMPTS: u32 = 3;
 /// The longest note accepted, in characters.
 pub const MAX_NOTE_CHARS: usize = 4000;
 /// The largest ticket id accepted: the largest integer a browser's JSON keeps exactly.
@@ -212,28 +238,78 @@ impl Note {
     }
 }
 
-/// A save that did not happen because the note changed since the version it named.
+/// A save that did not happen (nothing was written).
 #[derive(Debug)]
 pub enum SaveError {
     /// Someone saved the note meanwhile: the note as it is now.
     Conflict(Box<Note>),
+    /// A new note, and the installation has as many notes as it may keep (the bound).
+    LimitReached(u64),
     /// The table could not be reached.
     Unavailable(Unavailable),
+}
+
+/// What a save writes to a note's item: its update, condition and values.
+struct NoteWrite {
+    update: String,
+    condition: &'static str,
+    values: Item,
+}
+
+impl NoteWrite {
+    /// Set `text` as the note replacing `version` (0: none yet), saved at `now` by `user`.
+    fn new(text: &str, version: u64, user: Option<&str>, now: u64) -> Self {
+        let mut values = HashMap::from([
+            (":note".to_owned(), AttributeValue::S(text.to_owned())),
+            (
+                ":next".to_owned(),
+                AttributeValue::N((version + 1).to_string()),
+            ),
+            (":now".to_owned(), AttributeValue::N(now.to_string())),
+        ]);
+        let condition = if version == 0 {
+            "attribute_not_exists(version)"
+        } else {
+            values.insert(":version".into(), AttributeValue::N(version.to_string()));
+            "version = :version"
+        };
+        let set = "SET note = :note, version = :next, updated_at = :now";
+        let update = match user {
+            Some(user) => {
+                values.insert(":user".into(), AttributeValue::S(user.into()));
+                format!("{set}, updated_by = :user")
+            }
+            None => format!("{set} REMOVE updated_by"),
+        };
+        Self {
+            update,
+            condition,
+            values,
+        }
+    }
 }
 
 /// The sidebar's table.
 pub struct SidebarStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    max_notes: u64,
     clock: Clock,
 }
 
 impl SidebarStore {
-    /// The table `table`, through `client`, dating saves by `clock`.
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>, clock: Clock) -> Self {
+    /// The table `table`, through `client`, keeping at most `max_notes` notes per installation
+    /// and dating saves by `clock`.
+    pub fn new(
+        client: aws_sdk_dynamodb::Client,
+        table: impl Into<String>,
+        max_notes: u64,
+        clock: Clock,
+    ) -> Self {
         Self {
             client,
             table: table.into(),
+            max_notes,
             clock,
         }
     }
@@ -275,7 +351,8 @@ impl SidebarStore {
 
     /// Save `text` as the note of `ticket` in `installation`, replacing `version` (0: there is
     /// no note yet), by `user`. One conditional `UpdateItem`: when the note is not at `version`
-    /// any more, nothing is written and the note as it is comes back.
+    /// any more, nothing is written and the note as it is comes back. A new note is written in
+    /// one transaction with the installation's note count, which must stay within the bound.
     pub async fn save_note(
         &self,
         installation: &ZafInstallation,
@@ -285,35 +362,20 @@ impl SidebarStore {
         user: Option<&str>,
     ) -> Result<Note, SaveError> {
         let now = self.clock.now_seconds();
-        let mut update = self
+        let write = NoteWrite::new(text, version, user, now);
+        if version == 0 {
+            return self.create_note(installation, ticket, write).await;
+        }
+        let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(installation, &note_item(ticket))))
-            .expression_attribute_values(":note", AttributeValue::S(text.to_owned()))
-            .expression_attribute_values(":next", AttributeValue::N((version + 1).to_string()))
-            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .update_expression(write.update)
+            .condition_expression(write.condition)
+            .set_expression_attribute_values(Some(write.values))
             .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        let condition = if version == 0 {
-            "attribute_not_exists(version)"
-        } else {
-            update = update
-                .expression_attribute_values(":version", AttributeValue::N(version.to_string()));
-            "version = :version"
-        };
-        let set = "SET note = :note, version = :next, updated_at = :now";
-        let expression = match user {
-            Some(user) => {
-                update =
-                    update.expression_attribute_values(":user", AttributeValue::S(user.into()));
-                format!("{set}, updated_by = :user")
-            }
-            None => format!("{set} REMOVE updated_by"),
-        };
-        let result = update
-            .update_expression(expression)
-            .condition_expression(condition)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
@@ -324,6 +386,90 @@ impl SidebarStore {
                 ),
                 _ => Err(SaveError::Unavailable(unavailable(error))),
             },
+        }
+    }
+
+    /// The first save of a note: the note (if there is none yet) and the installation's note
+    /// count (if below the bound), in one `TransactWriteItems`; all or nothing.
+    async fn create_note(
+        &self,
+        installation: &ZafInstallation,
+        ticket: TicketId,
+        write: NoteWrite,
+    ) -> Result<Note, SaveError> {
+        let note = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(installation, &note_item(ticket))))
+            .update_expression(&write.update)
+            .condition_expression(write.condition)
+            .set_expression_attribute_values(Some(write.values.clone()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build();
+        let count = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(installation, USAGE_ITEM)))
+            .update_expression("SET note_count = if_not_exists(note_count, :zero) + :one")
+            .condition_expression("attribute_not_exists(note_count) OR note_count < :max")
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":max", AttributeValue::N(self.max_notes.to_string()))
+            .build();
+        let (Ok(note), Ok(count)) = (note, count) else {
+            return Err(SaveError::Unavailable(Unavailable(
+                "a note's transaction lacks a field".into(),
+            )));
+        };
+        let items = vec![
+            TransactWriteItem::builder().update(note).build(),
+            TransactWriteItem::builder().update(count).build(),
+        ];
+        let mut attempt = 1;
+        loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let error = match result {
+                Ok(_) => {
+                    let value = |name: &str| write.values.get(name).cloned();
+                    let saved: Item = [
+                        ("note", value(":note")),
+                        ("version", value(":next")),
+                        ("updated_at", value(":now")),
+                        ("updated_by", value(":user")),
+                    ]
+                    .into_iter()
+                    .filter_map(|(name, value)| Some((name.to_owned(), value?)))
+                    .collect();
+                    return Ok(Note::from_item(ticket, Some(&saved)));
+                }
+                Err(error) => error,
+            };
+            let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+                error.as_service_error()
+            else {
+                return Err(SaveError::Unavailable(unavailable(error)));
+            };
+            // One reason per item, in order: the note's, then the count's.
+            let reasons = cancelled.cancellation_reasons();
+            let code = |i: usize| reasons.get(i).and_then(|reason| reason.code());
+            if code(0) == Some("ConditionalCheckFailed") {
+                let now = reasons[0].item();
+                return Err(SaveError::Conflict(Box::new(Note::from_item(ticket, now))));
+            }
+            if code(1) == Some("ConditionalCheckFailed") {
+                return Err(SaveError::LimitReached(self.max_notes));
+            }
+            let conflicted = reasons
+                .iter()
+                .any(|reason| reason.code() == Some("TransactionConflict"));
+            if !conflicted || attempt == TRANSACTION_ATTEMPTS {
+                return Err(SaveError::Unavailable(unavailable(error)));
+            }
+            attempt += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(attempt))).await;
         }
     }
 }

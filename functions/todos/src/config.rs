@@ -21,6 +21,9 @@ pub struct TodosConfig {
     /// `HELP_CENTER_JWKS_URL` (default
     /// `https://{subdomain}.zendesk.com/api/v2/help_center/integration/keys.json`).
     pub jwks_url: String,
+    /// `HELP_CENTER_ISSUER`, if set: the `iss` every help center JWT must carry (opt-in; without
+    /// it, tokens are bound to the account only by the JWKS URL being the account's own).
+    pub issuer: Option<String>,
     /// `ALLOWED_ORIGINS`: comma-separated help center origins allowed by CORS, such as
     /// `https://acme.zendesk.com,https://help.acme.com`. Never `*`.
     pub allowed_origins: Vec<String>,
@@ -68,6 +71,7 @@ impl TodosConfig {
             subdomain,
             table: env.required("TODOS_TABLE")?,
             jwks_url,
+            issuer: env.optional("HELP_CENTER_ISSUER"),
             allowed_origins,
             max_items,
             jwks: settings::jwks(&env)?,

@@ -100,7 +100,7 @@ impl Todos {
             .with_metrics(metrics.clone()),
         );
         let rules = TokenRules {
-            issuer: None,
+            issuer: config.issuer.clone(),
             audience: None,
             leeway: config.leeway,
         };

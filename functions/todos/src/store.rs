@@ -20,6 +20,14 @@
 //! A single item is updated atomically, and DynamoDB applies the updates of one item one at a
 //! time, so the limits hold exactly under concurrent writes without transactions or retries.
 //!
+//! When an add gets no answer from DynamoDB (its attempts timed out, it was throttled, the
+//! connection broke), the write may have been applied, refused, or not made. One strongly
+//! consistent read of the user's item, within a short budget ([`SETTLE_TIMEOUT`]), settles what
+//! it can, by the same rules as a failed condition: the add is there (201), the user is at a
+//! limit (409) or the key was used (the replay's 201, or 422); otherwise the add answers 503 and
+//! the client retries (with its `Idempotency-Key`, safely). Many adds for one user at once queue
+//! on their one item, so this is how a refusal stays a refusal under load.
+//!
 //! Key records are removed by a second, occasional request after an add ([`KeyRecords::due`]),
 //! in batches that always fit DynamoDB's expression limits, so a user's records stay bounded
 //! however the list is used (docs/OPERATIONS.md, "DynamoDB limits").
@@ -29,6 +37,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::get_item::builders::GetItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
@@ -65,6 +74,9 @@ pub const MAX_VALUE_BYTES_PER_USER: u64 = 300_000;
 /// The largest item cap the byte budget has room for (each to-do also costs about 40 bytes of
 /// attribute names and size).
 pub const MAX_ITEMS_LIMIT: u32 = 1_000;
+/// The budget of the one read that settles an add DynamoDB did not answer: short, so that a hung
+/// DynamoDB still answers 503 within about 6 s (the add's 4 s, then this).
+pub const SETTLE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A failure of the store.
 #[derive(Debug, thiserror::Error)]
@@ -159,15 +171,20 @@ impl TodoStore {
         ("owner".to_owned(), AttributeValue::S(owner.to_owned()))
     }
 
-    /// The user's items, oldest first.
-    pub async fn list(&self, owner: &str) -> Result<Vec<TodoItem>, StoreError> {
+    /// A strongly consistent `GetItem` of the user's item.
+    fn get_user_item(&self, owner: &str) -> GetItemFluentBuilder {
         let (name, value) = self.key(owner);
-        let output = self
-            .client
+        self.client
             .get_item()
             .table_name(&self.table)
             .key(name, value)
             .consistent_read(true)
+    }
+
+    /// The user's items, oldest first.
+    pub async fn list(&self, owner: &str) -> Result<Vec<TodoItem>, StoreError> {
+        let output = self
+            .get_user_item(owner)
             .send()
             .await
             .map_err(unavailable)?;
@@ -256,46 +273,97 @@ impl TodoStore {
                 Err(error) if item_too_large(&error) => return Err(StoreError::ItemFull),
                 Err(error) => match condition_failed(&error) {
                     Some(old) => old,
+                    None if outcome_unknown(&error) => {
+                        // No answer: one read says whether it was applied or would be refused.
+                        let unknown = |after: &str| {
+                            StoreError::Unavailable(format!(
+                                "{}; {after}",
+                                DisplayErrorContext(error)
+                            ))
+                        };
+                        return match self.read_item(owner).await {
+                            Some(now_item) => self
+                                .explain(&now_item, id, value, idempotency, &hash, now)
+                                .unwrap_or_else(|| {
+                                    Err(unknown("the user's item read after it shows neither the add nor a limit"))
+                                }),
+                            None => Err(unknown("the user's item could not be read after it")),
+                        };
+                    }
                     None => return Err(unavailable(error)),
                 },
             };
             // The condition failed: the item as it was says why.
-            if old.get(&format!("t{id}")).and_then(|v| v.as_s().ok())
-                == Some(&value.as_str().into())
-            {
-                // This very write was applied by an earlier attempt of the SDK's whose answer
-                // was lost; its retry found the id taken. The add is done.
-                return Ok(Added {
-                    items: items_of(&old),
-                    replayed: false,
-                });
-            }
-            if let Some(key) = idempotency
-                && let Some((recorded, expires)) = key_record(&old, &key.attribute())
-                && expires >= now
-            {
-                return if recorded == hash {
-                    Ok(Added {
-                        items: items_of(&old),
-                        replayed: true,
-                    })
-                } else {
-                    Err(StoreError::KeyReused)
-                };
-            }
-            if number(&old, "item_count").is_some_and(|count| count >= u64::from(self.max_items)) {
-                return Err(StoreError::LimitReached);
-            }
-            if number(&old, "value_bytes")
-                .is_some_and(|used| used > MAX_VALUE_BYTES_PER_USER - bytes)
-            {
-                return Err(StoreError::BudgetExhausted);
+            if let Some(answer) = self.explain(&old, id, value, idempotency, &hash, now) {
+                return answer;
             }
             // Otherwise the new id was taken (or the item changed under us): a new id, again.
         }
         Err(StoreError::Unavailable(
             "no free item id after several attempts".into(),
         ))
+    }
+
+    /// What the user's item `item` says of the add of `value` as `id` (with `idempotency`, of
+    /// `hash`, at `now`): applied, replayed, or refused by a limit or a reused key; `None` when
+    /// it says neither (the id was taken by another add, or the add was not made yet).
+    fn explain(
+        &self,
+        item: &Item,
+        id: TodoId,
+        value: &TodoValue,
+        idempotency: Option<&IdempotencyKey>,
+        hash: &str,
+        now: u64,
+    ) -> Option<Result<Added, StoreError>> {
+        if item.get(&format!("t{id}")).and_then(|v| v.as_s().ok()) == Some(&value.as_str().into()) {
+            // This very write was applied by an earlier attempt whose answer was lost (its retry
+            // found the id taken, or no answer came at all). The add is done.
+            return Some(Ok(Added {
+                items: items_of(item),
+                replayed: false,
+            }));
+        }
+        if let Some(key) = idempotency
+            && let Some((recorded, expires)) = key_record(item, &key.attribute())
+            && expires >= now
+        {
+            return Some(if recorded == hash {
+                Ok(Added {
+                    items: items_of(item),
+                    replayed: true,
+                })
+            } else {
+                Err(StoreError::KeyReused)
+            });
+        }
+        if number(item, "item_count").is_some_and(|count| count >= u64::from(self.max_items)) {
+            return Some(Err(StoreError::LimitReached));
+        }
+        let bytes = value.as_str().len() as u64;
+        if number(item, "value_bytes").is_some_and(|used| used > MAX_VALUE_BYTES_PER_USER - bytes) {
+            return Some(Err(StoreError::BudgetExhausted));
+        }
+        None
+    }
+
+    /// The user's item now (strongly consistent), within [`SETTLE_TIMEOUT`]; `None` when it
+    /// cannot be had in that time.
+    async fn read_item(&self, owner: &str) -> Option<Item> {
+        let read = self.get_user_item(owner).send();
+        match tokio::time::timeout(SETTLE_TIMEOUT, read).await {
+            Ok(Ok(output)) => Some(output.item.unwrap_or_default()),
+            Ok(Err(error)) => {
+                tracing::debug!(error = %DisplayErrorContext(error), "the user's item could not be read after an add without an answer");
+                None
+            }
+            Err(_) => {
+                tracing::debug!(
+                    "the user's item could not be read in time after an add without an answer"
+                );
+                None
+            }
+        }
     }
 
     /// Delete the item `id` of `owner` and answer the items left; an absent item is not an
@@ -440,6 +508,29 @@ fn item_too_large<R>(error: &SdkError<UpdateItemError, R>) -> bool {
         e.code() == Some("ValidationException")
             && e.message().is_some_and(|m| m.contains("Item size"))
     })
+}
+
+/// Whether DynamoDB may have applied a write it did not answer: no answer came (timeouts, a
+/// broken connection), or the answer says nothing of the write (throttling, DynamoDB's own
+/// failures).
+fn outcome_unknown<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+    match error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(service) => matches!(
+            service.err().code(),
+            Some(
+                "ThrottlingException"
+                    | "ProvisionedThroughputExceededException"
+                    | "RequestLimitExceeded"
+                    | "InternalServerError"
+                    | "ServiceUnavailable"
+                    | "TransactionConflictException"
+            )
+        ),
+        _ => false,
+    }
 }
 
 /// The item as it was when the condition of an `UpdateItem` failed, or `None` for any other

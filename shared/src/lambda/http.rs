@@ -74,7 +74,13 @@ pub fn bearer_token(req: &Request) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// A JSON answer that is never cached.
+/// How long a client is asked to wait before it retries a request answered 503
+/// (`Retry-After`, seconds): the functions' own waits after a failure are a second or two (a
+/// DynamoDB item's queue of writes drains, a cold secret or JWKS fetch is tried again).
+pub const RETRY_AFTER_SECONDS: u64 = 1;
+
+/// A JSON answer: never cached, never sniffed as another media type, and a 503 says when to
+/// retry ([`RETRY_AFTER_SECONDS`]). Every JSON answer of the functions is built here.
 pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {
     // Serialising plain data (strings, numbers, maps with string keys) cannot fail.
     let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
@@ -83,6 +89,13 @@ pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+    }
     response
 }
 
@@ -187,11 +200,25 @@ mod tests {
     }
 
     #[test]
-    fn a_json_answer_is_not_cached() {
+    fn a_json_answer_is_not_cached_nor_sniffed() {
         let response = json_response(StatusCode::CREATED, &serde_json::json!({"a": 1}));
         assert_eq!(response.status(), StatusCode::CREATED);
         assert_eq!(response.headers()[header::CONTENT_TYPE], JSON);
         assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+        assert_eq!(
+            response.headers()[header::X_CONTENT_TYPE_OPTIONS],
+            "nosniff"
+        );
+        assert!(response.headers().get(header::RETRY_AFTER).is_none());
         assert!(matches!(response.body(), Body::Text(text) if text == r#"{"a":1}"#));
+    }
+
+    #[test]
+    fn a_503_says_when_to_retry() {
+        let response = json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &serde_json::json!({"message": "later"}),
+        );
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
     }
 }

@@ -10,18 +10,30 @@
 //! repairs each event first ([`make_safe`]): bytes a URI cannot hold are percent-encoded (the
 //! handlers decode them as before), and a host or scheme that is not one is dropped, so the
 //! function answers the request like any other.
+//!
+//! A header whose value (or name) `http` refuses (a control byte, DEL) makes the event fail to
+//! parse before any of that: the Lambda runtime would report an invocation error (a 500 from API
+//! Gateway, counted by the function's Errors alarm). [`run`] parses the event itself and answers
+//! such a request 400 `{"message"}` without calling the handler, logging the header's name at
+//! INFO, never its value ([`EventError::HeaderNotHttp`]).
 
 use std::fmt::Write as _;
+use std::future::Future;
+use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
-use lambda_http::http::header;
+use lambda_http::aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use lambda_http::http::{HeaderName, HeaderValue, StatusCode, header};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Body, Error, LambdaEvent, Request, Response, Service};
+use serde::Serialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// Serve `handler` on the Lambda Runtime API, as `lambda_http::run` does, with every event
-/// repaired by [`make_safe`] before it becomes a request, and every request's log lines carrying
-/// its ids ([`super::logging::with_request_ids`]).
+/// repaired by [`make_safe`] before it becomes a request (one with a header HTTP cannot carry
+/// answered 400 without the handler), and every request's log lines carrying its ids
+/// ([`super::logging::with_request_ids`]).
 pub async fn run<'a, S>(handler: S) -> Result<(), Error>
 where
     S: Service<Request, Response = Response<Body>, Error = Error>,
@@ -31,32 +43,218 @@ where
     lambda_http::lambda_runtime::run(SafeEvents(lambda_http::Adapter::from(handler))).await
 }
 
-/// The event as the handler sees it: parsed as the Lambda runtime parses it, repaired as [`run`]
-/// repairs it. For tests and local tools that feed events to handlers.
-pub fn request_from_event(json: &str) -> Result<Request, serde_json::Error> {
-    let mut payload: LambdaRequest = serde_json::from_str(json)?;
-    make_safe(&mut payload);
-    Ok(payload.into())
+/// Why an event does not reach the handler.
+#[derive(Debug)]
+pub enum EventError {
+    /// 400: a header holds what HTTP cannot carry (answered without the handler).
+    HeaderNotHttp(HeaderNotHttp),
+    /// Not an API Gateway HTTP API event at all: reported to Lambda as an invocation error. The
+    /// text says where the JSON went wrong, never what it holds.
+    NotAnEvent(String),
 }
 
-/// A service over raw events that repairs each one before passing it on.
+impl std::fmt::Display for EventError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EventError::HeaderNotHttp(refused) => write!(f, "{refused}"),
+            EventError::NotAnEvent(problem) => write!(f, "not an HTTP API event: {problem}"),
+        }
+    }
+}
+
+impl std::error::Error for EventError {}
+
+/// The headers of an event that HTTP cannot carry, by name (a name that is not one is described,
+/// not quoted). Values are never kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeaderNotHttp {
+    names: Vec<String>,
+}
+
+impl std::fmt::Display for HeaderNotHttp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "header {} holds what HTTP cannot carry",
+            self.names.join(", ")
+        )
+    }
+}
+
+impl HeaderNotHttp {
+    /// The names of the headers at fault (as logged).
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The answer: 400 `{"message"}` naming the first header at fault.
+    pub fn response(&self) -> Response<Body> {
+        let first = self.names.first().map(String::as_str).unwrap_or("a");
+        super::http::json_response(
+            StatusCode::BAD_REQUEST,
+            &serde_json::json!({
+                "message": format!("The request's {first} header holds characters HTTP does not allow")
+            }),
+        )
+    }
+
+    /// The answer as API Gateway (HTTP API, payload 2.0) takes it from the function.
+    fn api_gateway_response(&self) -> ApiGatewayV2httpResponse {
+        let (parts, body) = self.response().into_parts();
+        let mut answer = ApiGatewayV2httpResponse::default();
+        answer.status_code = i64::from(parts.status.as_u16());
+        answer.headers = parts.headers;
+        answer.body = Some(body);
+        answer
+    }
+}
+
+/// The event as the handler sees it: parsed as the Lambda runtime parses it, repaired as [`run`]
+/// repairs it. For tests and local tools that feed events to handlers; an event [`run`] answers
+/// without the handler is an [`EventError`] (its 400 is [`HeaderNotHttp::response`]).
+pub fn request_from_event(json: &str) -> Result<Request, EventError> {
+    lambda_request(json).map(Into::into)
+}
+
+/// The event parsed and repaired, or why it cannot be handed to the handler. The parse
+/// lambda_http makes (an HTTP API event, the one kind this bundle's features enable) is tried
+/// first, on every ordinary event; only an event it refuses is looked at again.
+fn lambda_request(json: &str) -> Result<LambdaRequest, EventError> {
+    let mut payload = match serde_json::from_str::<ApiGatewayV2httpRequest>(json) {
+        Ok(event) => LambdaRequest::ApiGatewayV2(event),
+        Err(_) => return Err(refusal(json)),
+    };
+    make_safe(&mut payload);
+    Ok(payload)
+}
+
+/// Why lambda_http refused the event `json`: headers HTTP cannot carry (when the event is one
+/// without them), or not an event at all.
+fn refusal(json: &str) -> EventError {
+    let mut event: Value = match serde_json::from_str(json) {
+        Ok(event) => event,
+        Err(error) => return EventError::NotAnEvent(where_json_fails(&error)),
+    };
+    let names = remove_headers_http_refuses(&mut event);
+    if names.is_empty() {
+        return EventError::NotAnEvent("lambda_http does not recognise it".into());
+    }
+    // Parsed again from text (not from the value): one deserializer for events in the binary.
+    match serde_json::from_str::<ApiGatewayV2httpRequest>(&event.to_string()) {
+        Ok(_) => {
+            let refused = HeaderNotHttp { names };
+            tracing::info!(headers = %refused.names.join(", "), "request refused: a header holds what HTTP cannot carry");
+            EventError::HeaderNotHttp(refused)
+        }
+        Err(_) => EventError::NotAnEvent("lambda_http does not recognise it".into()),
+    }
+}
+
+/// Where a JSON document fails to parse, without quoting it.
+fn where_json_fails(error: &serde_json::Error) -> String {
+    format!(
+        "{:?} error at line {} column {}",
+        error.classify(),
+        error.line(),
+        error.column()
+    )
+}
+
+/// Remove from the event's `headers` every header whose name or value `http` refuses (as
+/// lambda_http's parser does, which then refuses the whole event); their printable names.
+fn remove_headers_http_refuses(event: &mut Value) -> Vec<String> {
+    let Some(headers) = event.get_mut("headers").and_then(Value::as_object_mut) else {
+        return Vec::new();
+    };
+    let value_ok = |value: &Value| match value {
+        Value::String(text) => text.parse::<HeaderValue>().is_ok(),
+        Value::Array(items) => items.iter().all(|item| {
+            item.as_str()
+                .is_some_and(|t| t.parse::<HeaderValue>().is_ok())
+        }),
+        _ => false,
+    };
+    let refused: Vec<String> = headers
+        .iter()
+        .filter(|(name, value)| {
+            HeaderName::from_bytes(name.as_bytes()).is_err() || !value_ok(value)
+        })
+        .map(|(name, _)| name.clone())
+        .collect();
+    for name in &refused {
+        headers.remove(name);
+    }
+    refused
+        .iter()
+        .map(|name| match HeaderName::from_bytes(name.as_bytes()) {
+            Ok(valid) => valid.as_str().to_owned(),
+            Err(_) => format!("(a name that is not one, {} bytes)", name.len()),
+        })
+        .collect()
+}
+
+/// A service over raw events that parses and repairs each one before passing it on, and answers
+/// the ones it cannot pass on itself.
 struct SafeEvents<A>(A);
 
-impl<A> Service<LambdaEvent<LambdaRequest>> for SafeEvents<A>
+/// What the function answers: the handler's response, or the one an event got without it.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Answer<R> {
+    Handled(R),
+    // Boxed: the handler's answer is the common case.
+    Refused(Box<ApiGatewayV2httpResponse>),
+}
+
+/// The handler's future, or an answer already made.
+enum Answering<F, R, E> {
+    Handler(F),
+    Ready(Option<Result<Answer<R>, E>>),
+}
+
+impl<F, R, E> Future for Answering<F, R, E>
+where
+    F: Future<Output = Result<R, E>> + Unpin,
+    R: Unpin,
+    E: Unpin,
+{
+    type Output = Result<Answer<R>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Answering::Handler(future) => Pin::new(future).poll(cx).map_ok(Answer::Handled),
+            Answering::Ready(answer) => {
+                Poll::Ready(answer.take().expect("a ready answer is polled once"))
+            }
+        }
+    }
+}
+
+impl<A> Service<LambdaEvent<Box<RawValue>>> for SafeEvents<A>
 where
     A: Service<LambdaEvent<LambdaRequest>>,
+    A::Future: Unpin,
+    A::Response: Unpin,
+    A::Error: From<String> + Unpin,
 {
-    type Response = A::Response;
+    type Response = Answer<A::Response>;
     type Error = A::Error;
-    type Future = A::Future;
+    type Future = Answering<A::Future, A::Response, A::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.0.poll_ready(cx)
     }
 
-    fn call(&mut self, mut event: LambdaEvent<LambdaRequest>) -> Self::Future {
-        make_safe(&mut event.payload);
-        self.0.call(event)
+    fn call(&mut self, event: LambdaEvent<Box<RawValue>>) -> Self::Future {
+        match lambda_request(event.payload.get()) {
+            Ok(payload) => {
+                Answering::Handler(self.0.call(LambdaEvent::new(payload, event.context)))
+            }
+            Err(EventError::HeaderNotHttp(refused)) => Answering::Ready(Some(Ok(Answer::Refused(
+                Box::new(refused.api_gateway_response()),
+            )))),
+            Err(error) => Answering::Ready(Some(Err(A::Error::from(error.to_string())))),
+        }
     }
 }
 
@@ -157,8 +355,7 @@ fn encode(text: &str, keep: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lambda_http::http::HeaderValue;
-    use serde_json::{Value, json};
+    use serde_json::json;
 
     fn event(raw_path: &str, raw_query: &str, headers: Value) -> String {
         json!({
@@ -248,7 +445,87 @@ mod tests {
         assert_eq!(request.headers(), plain.headers());
     }
 
+    #[test]
+    fn an_event_with_a_header_http_cannot_carry_is_answered_400_naming_only_the_header() {
+        let ordinary = event(
+            "/todo_items",
+            "",
+            json!({"authorization": "Bearer abc.def.ghi"}),
+        );
+        assert!(request_from_event(&ordinary).is_ok());
+        for (name, value) in [
+            ("authorization", "Bearer secret-token-value\u{1}"),
+            ("x-note", "line one\nline two secret-token-value"),
+            ("X-Upper", "secret-token-value\u{7f}"),
+            ("bad name", "secret-token-value"),
+        ] {
+            let json = event("/todo_items", "", json!({ name: value, "accept": "*/*" }));
+            assert!(
+                lambda_http::request::from_str(&json).is_err(),
+                "lambda_http accepts {name:?} now"
+            );
+            let Err(EventError::HeaderNotHttp(refused)) = request_from_event(&json) else {
+                panic!("{name:?}: not refused");
+            };
+            let response = refused.response();
+            assert_eq!(response.status(), 400);
+            assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+            let Body::Text(body) = response.body() else {
+                panic!("a text body")
+            };
+            assert!(!body.contains("secret-token-value"), "{body}");
+            assert!(!format!("{refused} {refused:?}").contains("secret-token-value"));
+            if name == "bad name" {
+                assert_eq!(refused.names(), ["(a name that is not one, 8 bytes)"]);
+            } else {
+                assert_eq!(refused.names(), [name.to_ascii_lowercase()]);
+                assert!(body.contains(&name.to_ascii_lowercase()), "{body}");
+            }
+            let answer = serde_json::to_value(refused.api_gateway_response()).unwrap();
+            assert_eq!(answer["statusCode"], 400, "{answer}");
+        }
+    }
+
+    #[test]
+    fn what_is_not_an_event_is_reported_without_its_content() {
+        for json in ["{\"secret-token-value\": ", "[\"secret-token-value\"]"] {
+            match request_from_event(json) {
+                Err(EventError::NotAnEvent(problem)) => {
+                    assert!(!problem.contains("secret-token-value"), "{problem}")
+                }
+                other => panic!("{json}: {other:?}"),
+            }
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn a_header_is_either_carried_or_its_request_answered_400(
+            name in ".{0,12}",
+            value in ".{0,24}",
+        ) {
+            let json = event("/todo_items", "", json!({ name.clone(): value.clone() }));
+            let carried = HeaderName::from_bytes(name.as_bytes()).is_ok()
+                && value.parse::<HeaderValue>().is_ok();
+            let made = std::panic::catch_unwind(|| request_from_event(&json));
+            proptest::prop_assert!(made.is_ok(), "panicked on {}", json);
+            match made.unwrap() {
+                Ok(request) => {
+                    proptest::prop_assert!(carried, "{:?}: {:?} was carried", name, value);
+                    // A host or scheme that makes no URL is dropped by the repair.
+                    let repaired = ["host", "x-forwarded-proto"].contains(&name.to_ascii_lowercase().as_str());
+                    if !name.is_empty() && !repaired {
+                        proptest::prop_assert!(request.headers().contains_key(name.as_str()));
+                    }
+                }
+                Err(EventError::HeaderNotHttp(refused)) => {
+                    proptest::prop_assert!(!carried, "{:?}: {:?} was refused", name, value);
+                    proptest::prop_assert_eq!(refused.response().status(), 400);
+                }
+                Err(other) => proptest::prop_assert!(false, "{:?}: {:?}: {}", name, value, other),
+            }
+        }
+
         #[test]
         fn no_path_query_host_or_scheme_makes_a_request_fail(
             path in ".{0,40}",

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use integration_tests::dynamodb_proxy::{DynamoDbProxy, ProxyMode};
-use integration_tests::events::header;
+use integration_tests::events::{header, text};
 use integration_tests::faults::{
     DOWN_BOUND, HUNG_BOUND, Outcomes, assert_503_within, assert_nothing_half_written,
     assert_recovers, keep_writing,
@@ -167,7 +167,8 @@ async fn dynamodb_hanging_or_dying_mid_run_is_a_503_and_the_functions_recover_wh
 }
 
 #[tokio::test]
-async fn an_add_whose_answer_is_lost_is_stored_once_when_retried_with_its_key() {
+async fn an_add_whose_answer_is_lost_is_answered_as_made_or_503_and_stored_once_when_retried_with_its_key()
+ {
     // GIVEN the to-do API reaching DynamoDB Local through a proxy that can cut it off
     // mid-write: DynamoDB applies the write, the answer never arrives.
     let proxy = DynamoDbProxy::start(&service_setting(DYNAMODB_ENDPOINT)).await;
@@ -182,22 +183,38 @@ async fn an_add_whose_answer_is_lost_is_stored_once_when_retried_with_its_key() 
         201
     );
     proxy.set_mode(ProxyMode::LoseWriteAnswers);
-    // WHEN adds are made while their answers are lost
-    for value in ["keyed 1", "keyed 2", "no key"] {
-        let response = if value == "no key" {
+    // WHEN adds are made while their answers are lost, but reads still answer
+    for value in ["keyed 1", "no key 1"] {
+        let response = if value.starts_with("no key") {
             todos.add(1, value).await
         } else {
             todos.add_with_key(1, value, &value.replace(' ', "-")).await
         };
-        // THEN the client is told the service is unavailable
-        assert_eq!(response.status(), 503, "{value}");
+        // THEN the read after each shows it was made: 201, as made (not a replay)
+        assert_eq!(response.status(), 201, "{value}: {}", text(&response));
+        assert_eq!(header(&response, "idempotent-replayed"), None, "{value}");
     }
-    assert!(proxy.lost_answers() >= 3);
+    // WHEN no answer arrives at all, reads included
+    proxy.set_mode(ProxyMode::LoseEveryAnswer);
+    for value in ["keyed 2", "no key 2"] {
+        let response = if value.starts_with("no key") {
+            todos.add(1, value).await
+        } else {
+            todos.add_with_key(1, value, &value.replace(' ', "-")).await
+        };
+        // THEN the client is told the service is unavailable, and when to retry
+        assert_eq!(response.status(), 503, "{value}");
+        assert_eq!(header(&response, "retry-after"), Some("1"), "{value}");
+    }
+    assert!(proxy.lost_answers() >= 4);
     // ... though DynamoDB stored every one of them.
-    let stored: Vec<String> = todos.stored_values(1).await;
-    assert_eq!(stored, ["before", "keyed 1", "keyed 2", "no key"]);
-    // WHEN the connection is back and the client retries each add as it was sent
     proxy.set_mode(ProxyMode::Forward);
+    let stored: Vec<String> = todos.stored_values(1).await;
+    assert_eq!(
+        stored,
+        ["before", "keyed 1", "no key 1", "keyed 2", "no key 2"]
+    );
+    // WHEN the connection is back and the client retries each keyed add as it was sent
     for value in ["keyed 1", "keyed 2"] {
         let response = todos.add_with_key(1, value, &value.replace(' ', "-")).await;
         // THEN an add with its key is answered as made, and not made again,
@@ -205,14 +222,16 @@ async fn an_add_whose_answer_is_lost_is_stored_once_when_retried_with_its_key() 
         assert_eq!(header(&response, "idempotent-replayed"), Some("true"));
     }
     // while an add without a key is made a second time (the reason the page sends keys).
-    assert_eq!(todos.add(1, "no key").await.status(), 201);
+    assert_eq!(todos.add(1, "no key 2").await.status(), 201);
     let stored: Vec<String> = todos.stored_values(1).await;
     assert_eq!(
         stored,
-        ["before", "keyed 1", "keyed 2", "no key", "no key"],
+        [
+            "before", "keyed 1", "no key 1", "keyed 2", "no key 2", "no key 2"
+        ],
         "every keyed add is stored once"
     );
-    assert_eq!(todos.counter(1).await, 5);
+    assert_eq!(todos.counter(1).await, 6);
 }
 
 #[tokio::test]

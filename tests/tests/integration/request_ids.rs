@@ -292,3 +292,88 @@ async fn text_lines_of_a_refused_sdk_exchange_name_both_request_ids() {
             .any(|line| line.contains("nobody-has-this-token"))
     );
 }
+
+#[tokio::test]
+async fn an_event_with_a_header_http_cannot_carry_is_a_400_that_logs_the_header_name_only() {
+    // GIVEN each function's own main.rs, and an event whose Authorization header ends in a control
+    // byte (API Gateway passes it on; lambda_http's parser refuses the whole event).
+    let secret = "Bearer never-log-this-token-value";
+    let sdk_table = create_table(&dynamodb(), "token_hash").await;
+    let functions = [
+        (
+            env!("CARGO_BIN_EXE_sidebar-main"),
+            "/sidebar",
+            vec![
+                ("ZENDESK_SUBDOMAIN", SUBDOMAIN.to_owned()),
+                ("ZAF_APP_INSTALLATION_ID", INSTALLATION_ID.to_string()),
+                ("ZAF_PUBLIC_KEY_PEM", keys().primary.public_pem().to_owned()),
+            ],
+        ),
+        (
+            env!("CARGO_BIN_EXE_todos-main"),
+            "/todo_items",
+            vec![
+                ("ZENDESK_SUBDOMAIN", SUBDOMAIN.to_owned()),
+                ("TODOS_TABLE", "unused".to_owned()),
+                ("ALLOWED_ORIGINS", HELP_CENTER_ORIGIN.to_owned()),
+            ],
+        ),
+        (
+            env!("CARGO_BIN_EXE_sdk-exchange-main"),
+            "/sdk/jwt",
+            vec![
+                (
+                    "SDK_SHARED_SECRET",
+                    "test-only-shared-secret-0123456789".to_owned(),
+                ),
+                ("USER_TOKENS_TABLE", sdk_table.clone()),
+            ],
+        ),
+    ];
+    for (binary, path, vars) in functions {
+        let event = devserver::fixtures::apigw_event(
+            "POST",
+            path,
+            &[("authorization", &format!("{secret}\u{1}"))],
+            Some("token=x"),
+        );
+        let mut config = local_aws_vars();
+        config.extend([
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
+            ("AWS_LAMBDA_LOG_LEVEL", "DEBUG".to_owned()),
+        ]);
+        config.extend(vars);
+        // WHEN it is invoked (run_function requires an answer, not an invocation error)
+        let run = run_function(binary, &config, event).await;
+        // THEN the answer is a 400 that says which header,
+        assert_eq!(
+            run.response["statusCode"], 400,
+            "{binary}: {}",
+            run.response
+        );
+        let body: Value = serde_json::from_str(run.response["body"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            body["message"],
+            "The request's authorization header holds characters HTTP does not allow"
+        );
+        // AND the log names the header at INFO, never its value, and has no ERROR line.
+        let lines = json_log_lines(&run);
+        assert!(
+            lines.iter().any(|line| line["level"] == "INFO"
+                && line["headers"] == "authorization"
+                && line["requestId"] == run.lambda_request_id.as_str()),
+            "{binary}: {}",
+            run.lines.join("\n")
+        );
+        assert!(
+            !lines.iter().any(|line| line["level"] == "ERROR"),
+            "{binary}: {}",
+            run.lines.join("\n")
+        );
+        assert!(
+            !run.lines.iter().any(|line| line.contains("never-log-this")),
+            "{binary}: {}",
+            run.lines.join("\n")
+        );
+    }
+}

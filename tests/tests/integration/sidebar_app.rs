@@ -192,17 +192,25 @@ async fn installation_records_are_read_once_per_cache_time_and_one_at_a_time() {
         proxy.status_and_requests(app.read_note(&session, 5)).await,
         (200, one_request("GetItem"))
     );
+    // A new note is one transaction (the note and the installation's note count), a change of
+    // one a single UpdateItem.
     assert_eq!(
         proxy
             .status_and_requests(app.save_note(&session, 5, "x", 0))
             .await,
-        (200, one_request("UpdateItem"))
+        (200, one_request("TransactWriteItems"))
     );
     assert_eq!(
         proxy
             .status_and_requests(app.save_note(&session, 5, "y", 0))
             .await,
-        (409, one_request("UpdateItem"))
+        (409, one_request("TransactWriteItems"))
+    );
+    assert_eq!(
+        proxy
+            .status_and_requests(app.save_note(&session, 5, "y", 1))
+            .await,
+        (200, one_request("UpdateItem"))
     );
 }
 
@@ -870,5 +878,95 @@ async fn api_refusals_have_a_status_and_a_message_and_write_nothing() {
     let item = app.note_item(&acme(), 5).await.unwrap();
     assert_eq!(item["note"].as_s().unwrap(), "valid");
     assert_eq!(item["version"].as_n().unwrap(), "1");
-    assert_eq!(app.all_items().await.len(), 1, "nothing else was written");
+    // The note and the installation's note count (records live in the admin's table here).
+    assert_eq!(app.all_items().await.len(), 2, "nothing else was written");
+    assert_eq!(app.note_count(&acme()).await, Some(1));
+}
+
+/// GIVEN the sidebar in table mode keeping at most `max_notes` notes per installation, with
+/// [`acme`] and [`globex`] enabled.
+async fn app_keeping_at_most(max_notes: u64) -> AppFixture {
+    let app = app_fixture(Mode::Table(None), MINUTE, TEN_MINUTES).await;
+    let config = sidebar::SidebarConfig {
+        max_notes,
+        ..app.config.clone()
+    };
+    let app = AppFixture {
+        sidebar: Sidebar::new(&config, &integration_tests::services::aws()).unwrap(),
+        ..app
+    };
+    app.enable(&acme()).await;
+    app.enable(&globex()).await;
+    app
+}
+
+#[tokio::test]
+async fn an_installation_keeps_at_most_its_bound_of_notes_and_a_new_one_beyond_it_is_a_409() {
+    let app = app_keeping_at_most(3).await;
+    let session = app.session_for(&acme()).await;
+    // WHEN the installation saves three notes, THEN each is saved and counted
+    for ticket in 1..=3 {
+        let saved = app.save_note(&session, ticket, "kept", 0).await;
+        assert_eq!(saved.status(), 200, "{}", text(&saved));
+    }
+    assert_eq!(app.note_count(&acme()).await, Some(3));
+    // AND a fourth new note is a 409 that says why (not the conflict's message), and nothing
+    // is written
+    let refused = app.save_note(&session, 4, "one too many", 0).await;
+    assert_eq!(refused.status(), 409, "{}", text(&refused));
+    assert_eq!(
+        message(&refused),
+        "This Zendesk account already has 3 notes, the most this app keeps; ask the app's \
+         provider to remove old ones"
+    );
+    assert!(app.note_item(&acme(), 4).await.is_none());
+    assert_eq!(app.note_count(&acme()).await, Some(3));
+    assert_eq!(json_body(&app.read_note(&session, 4).await)["version"], 0);
+    // AND the notes it has can still be changed
+    let changed = app.save_note(&session, 2, "changed", 1).await;
+    assert_eq!(changed.status(), 200, "{}", text(&changed));
+    assert_eq!(json_body(&changed)["version"], 2);
+    // AND another installation has a bound of its own.
+    let theirs = app.session_for(&globex()).await;
+    assert_eq!(app.save_note(&theirs, 4, "theirs", 0).await.status(), 200);
+    assert_eq!(app.note_count(&globex()).await, Some(1));
+}
+
+#[tokio::test]
+async fn concurrent_new_notes_at_the_bound_store_exactly_the_bound() {
+    let app = app_keeping_at_most(5).await;
+    let session = app.session_for(&acme()).await;
+    // WHEN 20 new notes are saved at once
+    let saves: Vec<_> = (1..=20)
+        .map(|ticket| app.save_note(&session, ticket, "racing", 0))
+        .collect();
+    let answers = futures::future::join_all(saves).await;
+    // THEN exactly five are saved, and the count says so; every other answer is the bound's
+    // 409 or, when DynamoDB kept cancelling the transaction, a 503 with Retry-After.
+    let saved: Vec<u64> = (1..=20u64)
+        .zip(&answers)
+        .filter(|(_, answer)| answer.status() == 200)
+        .map(|(ticket, _)| ticket)
+        .collect();
+    assert_eq!(
+        saved.len(),
+        5,
+        "{:?}",
+        answers.iter().map(|a| a.status()).collect::<Vec<_>>()
+    );
+    for answer in &answers {
+        match answer.status().as_u16() {
+            200 | 409 => {}
+            503 => assert_eq!(header(answer, "retry-after"), Some("1")),
+            other => panic!("{other}: {}", text(answer)),
+        }
+    }
+    for ticket in 1..=20 {
+        assert_eq!(
+            app.note_item(&acme(), ticket).await.is_some(),
+            saved.contains(&ticket),
+            "ticket {ticket}"
+        );
+    }
+    assert_eq!(app.note_count(&acme()).await, Some(5));
 }

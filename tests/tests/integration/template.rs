@@ -2,9 +2,12 @@
 //! dimensions and functions the functions write (an alarm on a metric nobody writes never fires),
 //! the dashboard's body must be a dashboard (CloudFormation only checks it at deploy time), and
 //! every alarm has its runbook in docs/OPERATIONS.md. And its hardening: each function may do
-//! only what its code does, `POST /sdk/jwt` has its own throttling, every log group has a
-//! retention, and the access log holds no query string, body or credential. `sam validate --lint`
-//! and `cfn-lint` check the rest of the template (scripts/test).
+//! only what its code does (the sidebar's role cannot write an installation record), the route
+//! limits are a circuit breaker far above real traffic with an alarm on their 429s, each function
+//! has reserved concurrency, a per-client limit (CloudFront and a WAF rate rule, from
+//! client-rate-limit.yaml) stands behind a condition, every log group has a retention, and the
+//! access log holds no query string, body or credential. `sam validate --lint` and `cfn-lint`
+//! check the rest of both templates (scripts/test).
 
 use std::collections::BTreeSet;
 
@@ -13,6 +16,7 @@ use yaml_rust2::{Yaml, YamlLoader};
 use zendesk_jwt::lambda::metrics::{DIMENSION_NAMES, Function, METRIC_NAMES, RefusalReason};
 
 const TEMPLATE: &str = include_str!("../../../template.yaml");
+const CLIENT_RATE_LIMIT: &str = include_str!("../../../client-rate-limit.yaml");
 const OPERATIONS: &str = include_str!("../../../docs/OPERATIONS.md");
 
 /// The namespace as the template writes it (resolved per stack by CloudFormation).
@@ -30,6 +34,25 @@ fn resources(template: &Yaml) -> Vec<(String, Yaml)> {
         .unwrap()
         .iter()
         .map(|(name, resource)| (name.as_str().unwrap().to_owned(), resource.clone()))
+        .collect()
+}
+
+/// The metrics the template's own metric filters write (counted from logs, not by a function).
+fn metric_filter_metrics(template: &Yaml) -> BTreeSet<String> {
+    resources(template)
+        .into_iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Logs::MetricFilter"))
+        .flat_map(|(_, r)| {
+            r["Properties"]["MetricTransformations"]
+                .as_vec()
+                .unwrap()
+                .iter()
+                .map(|t| {
+                    assert_eq!(t["MetricNamespace"].as_str(), Some(NAMESPACE));
+                    t["MetricName"].as_str().unwrap().to_owned()
+                })
+                .collect::<Vec<_>>()
+        })
         .collect()
 }
 
@@ -78,7 +101,7 @@ fn every_table_has_its_throttle_and_system_error_alarms() {
 fn every_alarm_says_in_one_line_what_it_means_and_notifies_the_alarm_topics() {
     let template = template();
     let alarms = alarms(&template);
-    assert_eq!(alarms.len(), 24, "the alarms the runbook describes");
+    assert_eq!(alarms.len(), 25, "the alarms the runbook describes");
     for (name, alarm) in &alarms {
         let properties = &alarm["Properties"];
         let description = properties["AlarmDescription"].as_str().unwrap_or_default();
@@ -106,6 +129,7 @@ fn every_alarm_says_in_one_line_what_it_means_and_notifies_the_alarm_topics() {
 #[test]
 fn alarms_on_the_functions_metrics_name_what_the_functions_write() {
     let template = template();
+    let from_logs = metric_filter_metrics(&template);
     let mut custom = 0;
     for (name, alarm) in alarms(&template) {
         let properties = &alarm["Properties"];
@@ -114,6 +138,11 @@ fn alarms_on_the_functions_metrics_name_what_the_functions_write() {
         }
         custom += 1;
         let metric = properties["MetricName"].as_str().unwrap();
+        if from_logs.contains(metric) {
+            // Counted by a metric filter: no dimension.
+            assert!(properties["Dimensions"].is_badvalue(), "{name}");
+            continue;
+        }
         assert!(METRIC_NAMES.contains(&metric), "{name}: {metric}");
         for dimension in properties["Dimensions"].as_vec().unwrap() {
             let dimension_name = dimension["Name"].as_str().unwrap();
@@ -125,8 +154,8 @@ fn alarms_on_the_functions_metrics_name_what_the_functions_write() {
         }
     }
     assert_eq!(
-        custom, 8,
-        "refused tokens (3), secret refresh failures (2), refused secrets (2), key clean-up failures (1)"
+        custom, 9,
+        "refused tokens (3), secret refresh failures (2), refused secrets (2), key clean-up failures (1) and the API's 429s (1)"
     );
 }
 
@@ -184,9 +213,12 @@ fn the_dashboard_shows_every_alarm_and_graphs_only_what_the_functions_write() {
                             }
                         }
                     } else if row[0] == "NAMESPACE" {
-                        custom_metrics.insert(row[1].as_str().unwrap().to_owned());
-                        assert_eq!(row[2], "Function", "{row}");
-                        assert!(function_names().contains(&row[3].as_str().unwrap()));
+                        let metric = row[1].as_str().unwrap().to_owned();
+                        if !metric_filter_metrics(&template()).contains(&metric) {
+                            assert_eq!(row[2], "Function", "{row}");
+                            assert!(function_names().contains(&row[3].as_str().unwrap()));
+                        }
+                        custom_metrics.insert(metric);
                     }
                 }
             }
@@ -195,10 +227,11 @@ fn the_dashboard_shows_every_alarm_and_graphs_only_what_the_functions_write() {
     }
     let alarms: BTreeSet<String> = alarms(&template()).into_iter().map(|(n, _)| n).collect();
     assert_eq!(shown_alarms, alarms, "the alarm widget shows every alarm");
-    let written: BTreeSet<String> = METRIC_NAMES.iter().map(|m| (*m).to_owned()).collect();
+    let mut written: BTreeSet<String> = METRIC_NAMES.iter().map(|m| (*m).to_owned()).collect();
+    written.extend(metric_filter_metrics(&template()));
     assert_eq!(
         custom_metrics, written,
-        "the dashboard graphs every metric the functions write, and no other"
+        "the dashboard graphs every metric the functions and the metric filters write, and no other"
     );
 }
 
@@ -243,9 +276,11 @@ fn functions(template: &Yaml) -> Vec<(String, Yaml)> {
 /// The AWS operations each function's code calls, as IAM actions: DynamoDB `.get_item()` and
 /// `.update_item()` (functions/sidebar/src/store.rs, functions/todos/src/store.rs), `.get_item()`
 /// (functions/sdk-exchange/src/users.rs) and Secrets Manager `.get_secret_value()`
-/// (shared/src/lambda/secrets.rs). The sidebar's `admin` module (`.put_item()`, `.scan()`) is the
-/// `installations` admin command's, run with an administrator's credentials, never the
-/// function's. The functions' roles grant exactly these.
+/// (shared/src/lambda/secrets.rs); the sidebar's new notes are `.transact_write_items()` of two
+/// updates, which IAM checks as `UpdateItem`s. The sidebar's `admin` module (`.put_item()`,
+/// `.scan()`, `.query()`, `.delete_item()`, `.transact_write_items()`) is the `installations`
+/// admin command's, run with an administrator's credentials, never the function's. The functions'
+/// roles grant exactly these.
 const ACTIONS_THE_CODE_USES: [(&str, &[&str]); 3] = [
     (
         "SidebarFunction",
@@ -346,53 +381,303 @@ fn default_of(template: &Yaml, parameter: &str) -> i64 {
         .unwrap_or_else(|| panic!("{parameter} has a numeric default"))
 }
 
+/// The parameter group named `label`.
+fn parameter_group(template: &Yaml, label: &str) -> Vec<String> {
+    let group = template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .find(|group| group["Label"]["default"].as_str() == Some(label))
+        .unwrap_or_else(|| panic!("no parameter group {label}"))
+        .clone();
+    strings(&group["Parameters"])
+}
+
 #[test]
-fn the_sdk_jwt_route_has_its_own_throttling_below_the_apis() {
+fn the_route_limits_are_one_circuit_breaker_far_above_real_traffic() {
     let template = template();
     let api = &template["Resources"]["HttpApi"]["Properties"];
-    // The route the settings name is the one the function's event creates.
-    let event = &template["Resources"]["SdkExchangeFunction"]["Properties"]["Events"]["Exchange"];
-    let route = format!(
-        "{} {}",
-        event["Properties"]["Method"].as_str().unwrap(),
-        event["Properties"]["Path"].as_str().unwrap()
+    // One bucket per route is shared by every client: no route may have limits of its own
+    // (a low one would let anyone's junk lock real users out, as POST /sdk/jwt's 10/s did).
+    assert!(
+        api["RouteSettings"].is_badvalue(),
+        "{:?}",
+        api["RouteSettings"]
     );
-    assert_eq!(route, "POST /sdk/jwt");
-    let sdk = &api["RouteSettings"][route.as_str()];
     let defaults = &api["DefaultRouteSettings"];
-    for (limit, own, api_wide) in [
+    for (limit, at_least) in [
+        ("ThrottlingRateLimit", 1000),
+        ("ThrottlingBurstLimit", 2000),
+    ] {
+        assert_eq!(defaults[limit].as_str(), Some(limit), "{limit}");
+        assert!(default_of(&template, limit) >= at_least, "{limit}");
+        assert!(parameter_group(&template, "Operations").contains(&limit.to_owned()));
+    }
+    let throttling: Vec<&str> = template["Parameters"]
+        .as_hash()
+        .unwrap()
+        .keys()
+        .filter_map(|k| k.as_str())
+        .filter(|k| k.contains("Throttling"))
+        .collect();
+    assert_eq!(throttling, ["ThrottlingRateLimit", "ThrottlingBurstLimit"]);
+}
+
+#[test]
+fn each_function_has_reserved_concurrency_from_its_own_parameter() {
+    let template = template();
+    for (function, parameter, condition) in [
         (
-            "ThrottlingRateLimit",
-            "SdkThrottlingRateLimit",
-            "ThrottlingRateLimit",
+            "SidebarFunction",
+            "SidebarReservedConcurrency",
+            "ReservesSidebarConcurrency",
         ),
         (
-            "ThrottlingBurstLimit",
-            "SdkThrottlingBurstLimit",
-            "ThrottlingBurstLimit",
+            "TodosFunction",
+            "TodosReservedConcurrency",
+            "ReservesTodosConcurrency",
+        ),
+        (
+            "SdkExchangeFunction",
+            "SdkExchangeReservedConcurrency",
+            "ReservesSdkExchangeConcurrency",
         ),
     ] {
-        // A route's settings replace the defaults: both limits must be set.
-        assert_eq!(sdk[limit].as_str(), Some(own), "{route} {limit}");
-        assert_eq!(defaults[limit].as_str(), Some(api_wide), "{limit}");
-        assert!(
-            default_of(&template, own) < default_of(&template, api_wide),
-            "{own} defaults below {api_wide}"
+        // !If [condition, !Ref parameter, !Ref AWS::NoValue]: 0 reserves none (Lambda would
+        // read a reserved concurrency of 0 as "never run").
+        let reserved =
+            strings(&template["Resources"][function]["Properties"]["ReservedConcurrentExecutions"]);
+        assert_eq!(
+            reserved,
+            [condition, parameter, "AWS::NoValue"],
+            "{function}"
         );
-        assert!(
-            !template["Parameters"][own]["Description"]
-                .as_str()
-                .unwrap_or_default()
-                .is_empty()
+        assert_eq!(
+            format!("{:?}", template["Conditions"][condition]),
+            format!(
+                "{:?}",
+                YamlLoader::load_from_str(&format!("[[{parameter}, 0]]"))
+                    .unwrap()
+                    .remove(0)
+            ),
+            "{condition} is !Not [!Equals [!Ref {parameter}, 0]]"
         );
-        let operations = template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
-            .as_vec()
-            .unwrap()
-            .iter()
-            .find(|group| group["Label"]["default"].as_str() == Some("Operations"))
-            .unwrap();
-        assert!(strings(&operations["Parameters"]).contains(&own.to_owned()));
+        let default = default_of(&template, parameter);
+        assert!((1..=100).contains(&default), "{parameter}: {default}");
+        assert_eq!(
+            template["Parameters"][parameter]["MinValue"].as_i64(),
+            Some(0)
+        );
+        assert!(parameter_group(&template, "Operations").contains(&parameter.to_owned()));
     }
+}
+
+#[test]
+fn every_429_of_the_api_is_counted_and_raises_an_alarm() {
+    let template = template();
+    let filter = &template["Resources"]["ApiThrottledRequestsMetric"]["Properties"];
+    assert_eq!(
+        filter["LogGroupName"].as_str(),
+        Some("HttpApiAccessLogGroup")
+    );
+    assert_eq!(
+        filter["FilterPattern"].as_str(),
+        Some(r#"{ $.status = "429" }"#)
+    );
+    // The access log writes the status as a string, which is what the pattern compares.
+    let format = template["Resources"]["HttpApi"]["Properties"]["AccessLogSettings"]["Format"]
+        .as_str()
+        .unwrap();
+    assert!(format.contains(r#""status":"$context.status""#));
+    let alarm = &template["Resources"]["ApiThrottledRequestsAlarm"]["Properties"];
+    assert_eq!(alarm["Namespace"].as_str(), Some(NAMESPACE));
+    assert_eq!(alarm["MetricName"].as_str(), Some("ApiThrottledRequests"));
+    assert_eq!(
+        alarm["Threshold"].as_i64(),
+        Some(1),
+        "one 429 is one too many"
+    );
+}
+
+#[test]
+fn a_per_client_limit_is_cloudfront_with_a_waf_rate_rule_behind_a_condition() {
+    let template = template();
+    // The main stack: CloudFront in front of the API only when a web ACL is named, with it.
+    assert_eq!(
+        strings(&template["Conditions"]["FrontedByCloudFront"]),
+        ["ClientWebAclArn", ""]
+    );
+    let distribution = &template["Resources"]["Distribution"];
+    assert_eq!(
+        distribution["Condition"].as_str(),
+        Some("FrontedByCloudFront")
+    );
+    let config = &distribution["Properties"]["DistributionConfig"];
+    assert_eq!(config["WebACLId"].as_str(), Some("ClientWebAclArn"));
+    let origin = &config["Origins"][0];
+    assert!(
+        origin["DomainName"]
+            .as_str()
+            .unwrap()
+            .starts_with("${HttpApi}.execute-api.")
+    );
+    assert_eq!(
+        origin["CustomOriginConfig"]["OriginProtocolPolicy"].as_str(),
+        Some("https-only")
+    );
+    let behaviour = &config["DefaultCacheBehavior"];
+    assert_eq!(
+        behaviour["ViewerProtocolPolicy"].as_str(),
+        Some("https-only")
+    );
+    assert_eq!(
+        strings(&behaviour["AllowedMethods"]).len(),
+        7,
+        "every method"
+    );
+    // The addresses Zendesk is given go through CloudFront when it is there.
+    for output in ["SidebarUrl", "SdkJwtUrl", "TodoApiBaseUrl"] {
+        let value = strings(&template["Outputs"][output]["Value"]);
+        assert_eq!(value[0], "FrontedByCloudFront", "{output}");
+        assert!(value[1].contains("${Distribution.DomainName}"), "{output}");
+    }
+    // The ARN can only be a CloudFront web ACL's, which lives in us-east-1.
+    let pattern = template["Parameters"]["ClientWebAclArn"]["AllowedPattern"]
+        .as_str()
+        .unwrap();
+    assert!(pattern.contains(":wafv2:us-east-1:") && pattern.contains("global/webacl"));
+    assert!(
+        parameter_group(&template, "Per-client limit (optional)")
+            .contains(&"ClientWebAclArn".to_owned())
+    );
+
+    // The web ACL's own template: scope CLOUDFRONT, made only in us-east-1, a rate-based rule
+    // per client address that blocks, every route but the SDK exchange's (Zendesk's servers).
+    let waf = YamlLoader::load_from_str(CLIENT_RATE_LIMIT)
+        .expect("client-rate-limit.yaml is YAML")
+        .remove(0);
+    assert_eq!(
+        strings(&waf["Rules"]["CloudFrontWebAclsLiveInUsEast1"]["Assertions"][0]["Assert"]),
+        ["AWS::Region", "us-east-1"]
+    );
+    let acl = &waf["Resources"]["WebAcl"];
+    assert_eq!(acl["Type"].as_str(), Some("AWS::WAFv2::WebACL"));
+    assert_eq!(acl["Properties"]["Scope"].as_str(), Some("CLOUDFRONT"));
+    let rule = &acl["Properties"]["Rules"][0];
+    assert!(!rule["Action"]["Block"].is_badvalue());
+    let rate = &rule["Statement"]["RateBasedStatement"];
+    assert_eq!(rate["AggregateKeyType"].as_str(), Some("IP"));
+    assert_eq!(rate["Limit"].as_str(), Some("RequestsPerClient"));
+    let skipped = &rate["ScopeDownStatement"]["NotStatement"]["Statement"]["ByteMatchStatement"];
+    assert_eq!(skipped["SearchString"].as_str(), Some("/sdk/jwt"));
+    assert_eq!(
+        waf["Outputs"]["WebAclArn"]["Value"].as_str(),
+        Some("WebAcl.Arn")
+    );
+}
+
+#[test]
+fn the_sidebar_role_cannot_create_or_enable_an_installation() {
+    let template = template();
+    let function = &template["Resources"]["SidebarFunction"];
+    let mut updates = 0;
+    for (_, statement) in statements("SidebarFunction", function) {
+        let actions = strings(&statement["Action"]);
+        if !actions.iter().any(|a| a == "dynamodb:UpdateItem") {
+            continue;
+        }
+        updates += 1;
+        assert_eq!(
+            actions,
+            ["dynamodb:UpdateItem"],
+            "UpdateItem has a statement of its own"
+        );
+        // Only the attributes the notes API writes (keys included), as the code names them.
+        let condition = &statement["Condition"];
+        let allowed = strings(&condition["ForAllValues:StringEquals"]["dynamodb:Attributes"]);
+        assert_eq!(allowed, sidebar::store::NOTE_ATTRIBUTES, "{condition:?}");
+        assert_eq!(condition.as_hash().unwrap().len(), 1, "{condition:?}");
+        // None of them is an installation record's own: it can neither make one enabled, nor
+        // change its name or settings.
+        let record = sidebar::store::InstallationRecord {
+            enabled: true,
+            name: "Acme".into(),
+            settings: Default::default(),
+        }
+        .to_item(&zendesk_jwt::ZafInstallation::new("acme", 1), 0);
+        for attribute in record.keys() {
+            let key = [sidebar::store::PARTITION_KEY, sidebar::store::SORT_KEY];
+            assert_eq!(
+                allowed.contains(attribute),
+                key.contains(&attribute.as_str()) || attribute == "updated_at",
+                "{attribute}"
+            );
+        }
+    }
+    assert_eq!(updates, 1);
+}
+
+#[test]
+fn the_sidebar_table_lists_installations_from_an_index_of_records_only() {
+    let template = template();
+    let table = &template["Resources"]["SidebarTable"]["Properties"];
+    let index = &table["GlobalSecondaryIndexes"][0];
+    assert_eq!(
+        index["IndexName"].as_str(),
+        Some(sidebar::admin::INSTALLATIONS_INDEX)
+    );
+    let keys: Vec<&str> = index["KeySchema"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|k| k["AttributeName"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["subdomain", "installation_id"]);
+    // Only installation records carry both attributes, so the index holds nothing else.
+    for attribute in keys {
+        assert!(!sidebar::store::NOTE_ATTRIBUTES.contains(&attribute));
+    }
+}
+
+#[test]
+fn settings_the_functions_read_can_be_set_from_the_template() {
+    let template = template();
+    for (function, variable, parameter, group) in [
+        (
+            "SdkExchangeFunction",
+            "IDP_EMAIL_VERIFIED",
+            "IdpEmailVerified",
+            "SDK user tokens",
+        ),
+        (
+            "TodosFunction",
+            "HELP_CENTER_ISSUER",
+            "HelpCenterIssuer",
+            "Zendesk account",
+        ),
+        (
+            "SidebarFunction",
+            "MAX_NOTES_PER_INSTALLATION",
+            "MaxNotesPerInstallation",
+            "Operations",
+        ),
+    ] {
+        let variables = &template["Resources"][function]["Properties"]["Environment"]["Variables"];
+        assert_eq!(variables[variable].as_str(), Some(parameter), "{variable}");
+        assert!(parameter_group(&template, group).contains(&parameter.to_owned()));
+    }
+    let verified: Vec<String> =
+        strings(&template["Parameters"]["IdpEmailVerified"]["AllowedValues"]);
+    assert_eq!(verified, ["if-present", "required"]);
+    assert_eq!(
+        template["Parameters"]["IdpEmailVerified"]["Default"].as_str(),
+        Some("if-present")
+    );
+    assert_eq!(
+        template["Parameters"]["HelpCenterIssuer"]["Default"].as_str(),
+        Some(""),
+        "off unless set"
+    );
 }
 
 fn log_groups(template: &Yaml) -> Vec<(String, Yaml)> {

@@ -8,6 +8,7 @@
 //! installations [--table TABLE] disable SUBDOMAIN INSTALLATION_ID
 //! installations [--table TABLE] settings SUBDOMAIN INSTALLATION_ID JSON
 //! installations [--table TABLE] rename SUBDOMAIN INSTALLATION_ID NAME
+//! installations [--table TABLE] purge SUBDOMAIN INSTALLATION_ID
 //! ```
 //!
 //! The table is `--table` or `$SIDEBAR_TABLE`. AWS access is the standard chain (environment,
@@ -30,6 +31,8 @@ usage: installations [--table TABLE] COMMAND
   disable SUBDOMAIN INSTALLATION_ID               stop serving it (pages 403 within a minute)
   settings SUBDOMAIN INSTALLATION_ID JSON         replace its settings (a JSON object)
   rename SUBDOMAIN INSTALLATION_ID NAME           change its display name
+  purge SUBDOMAIN INSTALLATION_ID                 delete a disabled installation and all its data
+                                                  (its notes, their count, its record)
 The table is --table or $SIDEBAR_TABLE; AWS access is the standard credential chain, and
 AWS_ENDPOINT_URL_DYNAMODB points it at DynamoDB Local. SUBDOMAIN is `acme` for acme.zendesk.com;
 INSTALLATION_ID is the app installation's id.";
@@ -78,6 +81,11 @@ pub enum Command {
         installation: ZafInstallation,
         /// The new name.
         name: String,
+    },
+    /// Delete a disabled one and everything it has in the table.
+    Purge {
+        /// Which one.
+        installation: ZafInstallation,
     },
 }
 
@@ -150,6 +158,9 @@ pub fn parse(args: &[&str]) -> Result<Invocation, String> {
         ["rename", subdomain, id, name] => Command::Rename {
             installation: installation(subdomain, id)?,
             name: (*name).to_owned(),
+        },
+        ["purge", subdomain, id] => Command::Purge {
+            installation: installation(subdomain, id)?,
         },
         _ => return Err(USAGE.to_owned()),
     };
@@ -226,6 +237,10 @@ pub async fn run(admin: &InstallationAdmin, command: &Command) -> Result<String,
         Command::Rename { installation, name } => {
             let record = admin.set_name(installation, name).await?;
             format!("updated {}", describe(installation, &record))
+        }
+        Command::Purge { installation } => {
+            let deleted = admin.purge(installation).await?;
+            format!("purged {installation}: {deleted} items deleted")
         }
     })
 }
