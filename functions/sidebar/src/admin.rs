@@ -23,6 +23,13 @@ pub const INSTALLATIONS_INDEX: &str = "installations";
 const PURGE_BATCH: usize = 99;
 /// A purge's condition on the record: it is not enabled (or there is none any more).
 const NOT_ENABLED: &str = "attribute_not_exists(enabled) OR enabled <> :enabled";
+/// The largest settings an installation may have, as JSON text: the record is read on every
+/// start page (cached) and every settings call (fresh), and each 4 KB of it is a read unit.
+pub const MAX_SETTINGS_BYTES: usize = 16 * 1024;
+/// The deepest nesting of the settings (DynamoDB takes 32 levels; the page needs few).
+pub const MAX_SETTINGS_DEPTH: usize = 16;
+/// The longest installation name, in characters.
+pub const MAX_NAME_CHARS: usize = 256;
 
 /// Why an admin change was not made.
 #[derive(Debug, thiserror::Error)]
@@ -40,9 +47,43 @@ pub enum AdminError {
         "installation {0} is enabled: disable it first, and purge it once the sidebar has stopped serving it (INSTALLATION_CACHE_SECONDS, 60 s by default)"
     )]
     Enabled(ZafInstallation),
+    /// The settings or the name are larger than an installation's record may hold.
+    #[error("{0}")]
+    TooLarge(String),
     /// DynamoDB refused or could not be reached.
     #[error("DynamoDB: {0}")]
     DynamoDb(String),
+}
+
+/// Check a record's name and settings against [`MAX_NAME_CHARS`], [`MAX_SETTINGS_BYTES`] and
+/// [`MAX_SETTINGS_DEPTH`], before anything is sent.
+pub fn check_record(name: &str, settings: &Map<String, Value>) -> Result<(), AdminError> {
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(AdminError::TooLarge(format!(
+            "the name has {} characters; at most {MAX_NAME_CHARS}",
+            name.chars().count()
+        )));
+    }
+    let bytes = serde_json::to_string(settings).map_or(0, |text| text.len());
+    if bytes > MAX_SETTINGS_BYTES {
+        return Err(AdminError::TooLarge(format!(
+            "the settings are {bytes} bytes of JSON; at most {MAX_SETTINGS_BYTES}"
+        )));
+    }
+    fn depth(value: &Value) -> usize {
+        match value {
+            Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+            Value::Array(list) => 1 + list.iter().map(depth).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+    let nested = 1 + settings.values().map(depth).max().unwrap_or(0);
+    if nested > MAX_SETTINGS_DEPTH {
+        return Err(AdminError::TooLarge(format!(
+            "the settings nest {nested} levels deep; at most {MAX_SETTINGS_DEPTH}"
+        )));
+    }
+    Ok(())
 }
 
 fn dynamodb<E, R>(error: SdkError<E, R>) -> AdminError
@@ -89,6 +130,7 @@ impl InstallationAdmin {
         installation: &ZafInstallation,
         record: &InstallationRecord,
     ) -> Result<(), AdminError> {
+        check_record(&record.name, &record.settings)?;
         let now = zendesk_jwt::clock::now_seconds();
         let result = self
             .client
@@ -127,6 +169,7 @@ impl InstallationAdmin {
         installation: &ZafInstallation,
         settings: &Map<String, Value>,
     ) -> Result<InstallationRecord, AdminError> {
+        check_record("", settings)?;
         self.update(
             installation,
             "SET settings = :value, updated_at = :now",
@@ -141,6 +184,7 @@ impl InstallationAdmin {
         installation: &ZafInstallation,
         name: &str,
     ) -> Result<InstallationRecord, AdminError> {
+        check_record(name, &Map::new())?;
         self.update(
             installation,
             "SET #name = :value, updated_at = :now",

@@ -224,3 +224,61 @@ async fn the_cost_tables_rows_for_lists_of_each_size_hold() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_largest_note_and_the_largest_settings_are_written_and_read_whole() {
+    use integration_tests::sidebar::{Mode, app_fixture, record};
+    use sidebar::admin::{AdminError, MAX_SETTINGS_BYTES, MAX_SETTINGS_DEPTH};
+    use sidebar::store::MAX_NOTE_CHARS;
+    let f = app_fixture(
+        Mode::Table(None),
+        std::time::Duration::from_secs(60),
+        std::time::Duration::from_secs(900),
+    )
+    .await;
+    let installation = zendesk_jwt::ZafInstallation::new("largest", 7);
+    // GIVEN settings of exactly the largest size the admin command takes
+    let filler = |bytes: usize| serde_json::json!({ "text": "s".repeat(bytes - 11) });
+    let largest = filler(MAX_SETTINGS_BYTES);
+    assert_eq!(largest.to_string().len(), MAX_SETTINGS_BYTES);
+    f.add(
+        &installation,
+        record(true, &"n".repeat(256), largest.clone()),
+    )
+    .await;
+    // THEN the app reads them whole
+    let session = f.session_for(&installation).await;
+    let settings = f.settings(&session).await;
+    assert_eq!(settings.status(), 200);
+    assert_eq!(json_body(&settings)["settings"], largest);
+    // and a byte more, or deeper nesting, is refused with a message before anything is sent
+    let over = filler(MAX_SETTINGS_BYTES + 1);
+    let refused = f
+        .admin
+        .set_settings(&installation, over.as_object().unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, AdminError::TooLarge(ref m) if m.contains("at most")),
+        "{refused}"
+    );
+    let mut deep = serde_json::json!("leaf");
+    for _ in 0..=MAX_SETTINGS_DEPTH {
+        deep = serde_json::json!({ "d": deep });
+    }
+    let refused = f
+        .admin
+        .set_settings(&installation, deep.as_object().unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, AdminError::TooLarge(_)), "{refused}");
+    assert_eq!(json_body(&f.settings(&session).await)["settings"], largest);
+    // GIVEN the longest note, of 4-byte characters (16,000 bytes)
+    let note = "𝄞".repeat(MAX_NOTE_CHARS);
+    let saved = f.save_note(&session, 42, &note, 0).await;
+    assert_eq!(saved.status(), 200, "{}", json_body(&saved));
+    let read = f.read_note(&session, 42).await;
+    assert_eq!(json_body(&read)["note"], note);
+    let again = f.save_note(&session, 42, &note, 1).await;
+    assert_eq!(again.status(), 200);
+}
