@@ -47,9 +47,8 @@ async fn an_add_to_an_item_at_dynamodbs_size_limit_is_a_409_not_a_503() {
     assert_eq!(f.stored_values(7).await, ["first"]);
 }
 
-#[tokio::test]
-async fn a_full_batch_of_key_records_with_the_longest_keys_is_cleaned_up_in_one_request() {
-    // GIVEN a user with more key records than are kept, every key 64 characters long, all live
+/// GIVEN the to-do API at the largest item cap, on a clock the test moves.
+async fn at_the_largest_cap() -> (MovableClock, integration_tests::todos::Fixture) {
     let clock = MovableClock::new();
     let f = fixture_at(
         clock.clock(),
@@ -57,6 +56,13 @@ async fn a_full_batch_of_key_records_with_the_longest_keys_is_cleaned_up_in_one_
         Metrics::disabled(Function::Todos),
     )
     .await;
+    (clock, f)
+}
+
+#[tokio::test]
+async fn a_full_batch_of_key_records_with_the_longest_keys_is_cleaned_up_in_one_request() {
+    // GIVEN a user with more key records than are kept, every key 64 characters long, all live
+    let (clock, f) = at_the_largest_cap().await;
     for n in 0..MAX_KEY_RECORDS {
         let added = f
             .add_with_key(8, &format!("item {n}"), &longest_key(n))
@@ -91,13 +97,7 @@ async fn the_largest_item_the_limits_allow_is_read_and_written_in_one_request() 
     // GIVEN a user at the largest item cap whose values fill the byte budget, with more key
     // records (of the longest keys, all live) than an add keeps: written in one PutItem on
     // purpose, in the store's own layout with 16-digit ids, as 1,000 adds would leave it
-    let clock = MovableClock::new();
-    let f = fixture_at(
-        clock.clock(),
-        MAX_ITEMS_LIMIT,
-        Metrics::disabled(Function::Todos),
-    )
-    .await;
+    let (clock, f) = at_the_largest_cap().await;
     let now = clock.clock().now_seconds();
     let mut item = std::collections::HashMap::from([
         (
