@@ -10,6 +10,7 @@ mod harness;
 mod hostile_requests;
 mod http;
 mod jwks;
+mod messaging;
 mod metrics;
 mod one_request;
 mod properties;
