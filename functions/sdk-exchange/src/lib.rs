@@ -30,8 +30,9 @@ use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
+use tower::ServiceExt;
 use zendesk_jwt::lambda::aws::Aws;
-use zendesk_jwt::lambda::cors::{self, Cors, CorsRules};
+use zendesk_jwt::lambda::cors::{self, Api, Cors, CorsRules};
 use zendesk_jwt::lambda::env::ConfigError;
 use zendesk_jwt::lambda::http::{bearer_token, json_response, media_type, read_form};
 use zendesk_jwt::lambda::metrics::{Function, Metrics, Outcome};
@@ -49,8 +50,9 @@ pub use users::{
 
 /// The function's two routes, and what it keeps between invocations.
 pub struct SdkExchange {
-    exchange: Arc<Exchange>,
-    /// `POST /messaging/jwt` behind its CORS policy.
+    /// The exchange, answering both routes (`Exchange::handle`).
+    exchange: Api,
+    /// The same behind the messaging route's CORS policy.
     messaging: Cors,
 }
 
@@ -158,13 +160,12 @@ impl SdkExchange {
             resolver,
             metrics: metrics.clone(),
         });
-        let messaging_api = {
+        // One handler for both routes: the route is read from each request, so the bootstrap
+        // holds one copy of the exchange, not one per route.
+        let api = cors::api(move |req: Request| {
             let exchange = exchange.clone();
-            cors::api(move |req: Request| {
-                let exchange = exchange.clone();
-                async move { exchange.handle(Route::Messaging, req).await }
-            })
-        };
+            async move { exchange.handle(req).await }
+        });
         // The customer's site POSTs, with the user's token as a bearer token or a form; it reads
         // only the answer's body.
         let rules = CorsRules {
@@ -173,14 +174,14 @@ impl SdkExchange {
             expose_headers: vec![],
         };
         Ok(Self {
-            exchange,
             messaging: Cors::new(
                 &config.messaging.allowed_origins,
                 rules,
-                messaging_api,
+                api.clone(),
                 metrics,
                 || ExchangeError::OriginNotAllowed.into_response(),
             ),
+            exchange: api,
         })
     }
 
@@ -189,14 +190,18 @@ impl SdkExchange {
     pub async fn handle(&self, req: Request) -> Response<Body> {
         match Route::of(req.uri().path()) {
             Route::Messaging => self.messaging.call(req).await,
-            Route::Sdk => self.exchange.handle(Route::Sdk, req).await,
+            Route::Sdk => match self.exchange.clone().oneshot(req).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            },
         }
     }
 }
 
 impl Exchange {
-    /// Answer one request on `route`, and count it.
-    async fn handle(&self, route: Route, req: Request) -> Response<Body> {
+    /// Answer one request on its route, and count it.
+    async fn handle(&self, req: Request) -> Response<Body> {
+        let route = Route::of(req.uri().path());
         match self.exchange(route, &req).await {
             Ok(jwt) => {
                 self.metrics.request(Outcome::Accepted);

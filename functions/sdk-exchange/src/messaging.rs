@@ -14,7 +14,7 @@ use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as BASE64URL;
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::issuer::sign_hs256;
@@ -80,14 +80,6 @@ impl<'a> MessagingClaims<'a> {
     }
 }
 
-/// A signing key as its secret holds it.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StoredKey {
-    kid: String,
-    secret: String,
-}
-
 /// Whether `kid` looks like the id of a Zendesk messaging signing key: `app_` and 1 to 64
 /// letters or digits.
 pub fn is_key_id(kid: &str) -> bool {
@@ -111,13 +103,20 @@ impl MessagingTokenIssuer {
     /// look like Zendesk's, a secret that is too short or masked, or any other shape is refused
     /// with a message that never contains the secret.
     pub fn from_secret(stored: &SecretString) -> Result<Self, String> {
-        // serde's messages may quote the value they refused: never pass them on.
-        let StoredKey { kid, secret } = serde_json::from_str(stored.expose_secret().trim())
-            .map_err(|_| {
+        // Read as JSON values (the claims' parser, already in the bootstrap) rather than with a
+        // parser of its own; serde's messages may quote what they refused, so none is passed on.
+        let stored: Value = serde_json::from_str(stored.expose_secret().trim()).unwrap_or_default();
+        let (kid, secret) = match stored.as_object() {
+            Some(key) if key.len() == 2 => (key.get("kid"), key.get("secret")),
+            _ => (None, None),
+        };
+        let (Some(Value::String(kid)), Some(Value::String(secret))) = (kid, secret) else {
+            return Err(
                 "the messaging signing key is not a JSON object {\"kid\": \"app_…\", \"secret\": \"…\"} \
                  with exactly those two strings (the placeholder `unset` is not one)"
-                    .to_owned()
-            })?;
+                    .to_owned(),
+            );
+        };
         if !is_key_id(&kid) {
             return Err(format!(
                 "the messaging signing key's kid {kid:?} is not a Zendesk key id (`app_` followed by letters and digits, as Admin Center shows it)"
@@ -129,16 +128,12 @@ impl MessagingTokenIssuer {
                 "the secret of messaging signing key {kid} has fewer than {MIN_SECRET_CHARS} characters or masking characters: it is truncated or a masked copy; store the secret Admin Center showed when the key was created"
             ));
         }
-        let header = serde_json::to_vec(&serde_json::json!({
-            "alg": "HS256",
-            "typ": "JWT",
-            "kid": kid,
-        }))
-        .map_err(|e| e.to_string())?;
+        // The key id is `app_` and letters or digits: nothing in it needs escaping.
+        let header = format!(r#"{{"alg":"HS256","typ":"JWT","kid":"{kid}"}}"#);
         Ok(Self {
             header: BASE64URL.encode(header),
             key: hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes()),
-            kid,
+            kid: kid.clone(),
         })
     }
 
