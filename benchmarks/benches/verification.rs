@@ -95,10 +95,8 @@ fn benches(c: &mut Criterion) {
     let claims = |now| MessagingClaims::for_user(&user, now, lifetime).unwrap();
     let messaging_jwt = messaging.sign(&claims(1_800_000_000)).unwrap();
     let (messaging_input, _) = messaging_jwt.rsplit_once('.').unwrap();
-    let messaging_hmac = hmac::Key::new(
-        hmac::HMAC_SHA256,
-        b"bench-only-messaging-secret-0123456789",
-    );
+    let messaging_hmac =
+        hmac::Key::new(hmac::HMAC_SHA256, b"bench-only-messaging-secret-0123456789");
     c.bench_function("raw HMAC-SHA256, messaging JWT input (aws-lc-rs)", |b| {
         b.iter(|| hmac::sign(&messaging_hmac, messaging_input.as_bytes()))
     });

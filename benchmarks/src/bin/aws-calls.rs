@@ -34,6 +34,7 @@
 //!   same `GetItem`, the CORS policy, a messaging JWT signed);
 //! - `sdk-route-idp`, `messaging-route-idp`: the same with `USER_TOKEN_RESOLVER=identity-provider`,
 //!   an identity provider's RS256 token verified against a warm JWKS: no AWS call at all.
+//!
 //! A run of route kinds only installs no log subscriber.
 //!
 //! Configuration comes from the environment, as in the functions (`AWS_REGION`, credentials,

@@ -117,7 +117,7 @@ impl MessagingTokenIssuer {
                     .to_owned(),
             );
         };
-        if !is_key_id(&kid) {
+        if !is_key_id(kid) {
             return Err(format!(
                 "the messaging signing key's kid {kid:?} is not a Zendesk key id (`app_` followed by letters and digits, as Admin Center shows it)"
             ));
