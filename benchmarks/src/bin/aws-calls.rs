@@ -182,17 +182,8 @@ impl Routes {
     /// here would cost a different number of instructions in each run (a random prime search),
     /// which the callgrind difference of two runs must not see.
     async fn load(clients: &Clients) -> Self {
-        let stored = clients
-            .secrets
-            .get_secret_value()
-            .secret_id(IDP_KEY_SECRET_ID)
-            .send()
-            .await
-            .unwrap_or_else(|e| {
-                fail(&aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
-            });
         let pems: serde_json::Value =
-            serde_json::from_str(stored.secret_string().unwrap_or_default())
+            serde_json::from_str(&clients.secret(IDP_KEY_SECRET_ID).await)
                 .unwrap_or_else(|_| fail("the identity provider's key is not JSON: run setup"));
         let pem = |part: &str| pems[part].as_str().unwrap_or_default().to_owned();
         let idp_key = DevKey::from_pems("idp-1", pem("private"), pem("public"));
@@ -378,18 +369,7 @@ impl Clients {
                 .unwrap_or_else(|e| fail(&format!("add or delete: {e:?}")));
                 assert!((10..=11).contains(&items.len()));
             }
-            Kind::GetSecret => {
-                let output = self
-                    .secrets
-                    .get_secret_value()
-                    .secret_id(SECRET_ID)
-                    .send()
-                    .await
-                    .unwrap_or_else(|e| {
-                        fail(&aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
-                    });
-                assert!(output.secret_string.is_some_and(|s| s.len() == 32));
-            }
+            Kind::GetSecret => assert_eq!(self.secret(SECRET_ID).await.len(), 32),
             Kind::EndpointRules => {
                 use aws_sdk_dynamodb::config::endpoint::ResolveEndpoint;
                 let endpoint = self
@@ -478,6 +458,20 @@ impl Clients {
             serde_json::json!({"private": idp_key.private_pem(), "public": idp_key.public_pem()});
         self.create_secret(IDP_KEY_SECRET_ID, pems.to_string())
             .await;
+    }
+
+    /// The value of the secret `id` (`GetSecretValue`, as the secret cache calls it).
+    async fn secret(&self, id: &str) -> String {
+        self.secrets
+            .get_secret_value()
+            .secret_id(id)
+            .send()
+            .await
+            .unwrap_or_else(|e| {
+                fail(&aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
+            })
+            .secret_string
+            .unwrap_or_else(|| fail(&format!("{id} has no SecretString")))
     }
 
     /// Create the secret `id` with `value`, unless it exists.

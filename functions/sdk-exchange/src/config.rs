@@ -70,17 +70,12 @@ impl MessagingConfig {
             Some(list) => parse_origins(&list)
                 .map_err(|problem| ConfigError::new("MESSAGING_ALLOWED_ORIGINS", problem))?,
         };
-        let token_lifetime = env.seconds_or("MESSAGING_TOKEN_SECONDS", DEFAULT_TOKEN_LIFETIME)?;
-        if !TOKEN_LIFETIME_SECONDS.contains(&token_lifetime.as_secs()) {
-            return Err(ConfigError::new(
-                "MESSAGING_TOKEN_SECONDS",
-                format!(
-                    "must be between {} and {} (the widget asks for a new token when one expires)",
-                    TOKEN_LIFETIME_SECONDS.start(),
-                    TOKEN_LIFETIME_SECONDS.end()
-                ),
-            ));
-        }
+        let token_lifetime = env.seconds_within(
+            "MESSAGING_TOKEN_SECONDS",
+            DEFAULT_TOKEN_LIFETIME,
+            TOKEN_LIFETIME_SECONDS,
+            "the widget asks for a new token when one expires",
+        )?;
         Ok(Self {
             signing_key,
             allowed_origins,
