@@ -118,9 +118,8 @@ impl MessagingTokenIssuer {
             );
         };
         if !is_key_id(kid) {
-            return Err(format!(
-                "the messaging signing key's kid {kid:?} is not a Zendesk key id (`app_` followed by letters and digits, as Admin Center shows it)"
-            ));
+            // Not quoted: a kid and a secret pasted the wrong way round would show the secret.
+            return Err("the messaging signing key's kid is not a Zendesk key id (`app_` followed by letters and digits, as Admin Center shows it)".to_owned());
         }
         let secret = secret.trim();
         if secret.chars().count() < MIN_SECRET_CHARS || secret.contains(['*', '•', '…']) {
@@ -272,6 +271,10 @@ mod tests {
             (json!({"kid": KID, "secret": 12}), "JSON object"),
             (
                 json!({"kid": "key_1", "secret": secret_like}),
+                "not a Zendesk key id",
+            ),
+            (
+                json!({"kid": secret_like, "secret": KID}),
                 "not a Zendesk key id",
             ),
             (json!({"kid": KID, "secret": "short-secret"}), "masked copy"),
