@@ -9,7 +9,7 @@ use aws_lc_rs::{hmac, signature};
 use criterion::{Criterion, criterion_group, criterion_main};
 use integration_tests::jwks_server::JwksServer;
 use integration_tests::tokens::{base64url_decode, public_key_der};
-use sdk_exchange::{SdkTokenIssuer, SdkUser};
+use sdk_exchange::{MessagingClaims, MessagingTokenIssuer, SdkTokenIssuer, SdkUser};
 use serde_json::{Map, Value};
 use zendesk_jwt::clock::Clock;
 use zendesk_jwt::devkeys::{self, DevKey};
@@ -75,6 +75,7 @@ fn benches(c: &mut Criterion) {
     let user = SdkUser {
         name: "Ann Example".into(),
         email: "ann@example.com".into(),
+        email_verified: false,
         attributes,
     };
     let sdk_jwt = issuer.sign(&user, Clock::system().now_seconds()).unwrap();
@@ -85,6 +86,30 @@ fn benches(c: &mut Criterion) {
     });
     c.bench_function("sign SDK JWT (SdkTokenIssuer)", |b| {
         b.iter(|| issuer.sign(&user, Clock::system().now_seconds()).unwrap())
+    });
+
+    // A messaging JWT for the same user (its claims made from the user, then signed), beside a
+    // raw HMAC over its own signing input.
+    let messaging_key = serde_json::json!({
+        "kid": "app_be4c0000000000000000000a",
+        "secret": "bench-only-messaging-secret-0123456789",
+    })
+    .to_string();
+    let messaging = MessagingTokenIssuer::from_secret(&messaging_key.into()).unwrap();
+    let lifetime = sdk_exchange::messaging::DEFAULT_TOKEN_LIFETIME;
+    let claims = |now| MessagingClaims::for_user(&user, now, lifetime).unwrap();
+    let messaging_jwt = messaging.sign(&claims(1_800_000_000)).unwrap();
+    let (messaging_input, _) = messaging_jwt.rsplit_once('.').unwrap();
+    let messaging_hmac =
+        hmac::Key::new(hmac::HMAC_SHA256, b"bench-only-messaging-secret-0123456789");
+    c.bench_function("raw HMAC-SHA256, messaging JWT input (aws-lc-rs)", |b| {
+        b.iter(|| hmac::sign(&messaging_hmac, messaging_input.as_bytes()))
+    });
+    c.bench_function("sign messaging JWT (MessagingTokenIssuer)", |b| {
+        b.iter(|| {
+            let now = zendesk_jwt::clock::now_seconds();
+            messaging.sign(&claims(now)).unwrap()
+        })
     });
 }
 

@@ -1,5 +1,5 @@
-//! The development environment: keys, JWKS, SDK secret, sidebar session key and demo user token
-//! kept in a local folder (`.dev/`, ignored by git), the configuration that trusts exactly those
+//! The development environment: keys, JWKS, SDK secret, messaging signing key, sidebar session
+//! key and demo user token kept in a local folder (`.dev/`, ignored by git), the configuration that trusts exactly those
 //! keys, and the provisioning of DynamoDB Local and moto's Secrets Manager with them (tables,
 //! secrets, the development app installation's record).
 
@@ -29,6 +29,8 @@ pub const USER_TOKENS_TABLE: &str = "zendesk-dev-user-tokens";
 pub const ZAF_SECRET_ID: &str = "zendesk-dev/zaf-public-key";
 /// The Secrets Manager id of the development SDK shared secret.
 pub const SDK_SECRET_ID: &str = "zendesk-dev/sdk-shared-secret";
+/// The Secrets Manager id of the development messaging signing key.
+pub const MESSAGING_KEY_SECRET_ID: &str = "zendesk-dev/messaging-signing-key";
 /// The development sidebar table (installations, notes).
 pub const SIDEBAR_TABLE: &str = "zendesk-dev-sidebar";
 /// The Secrets Manager id of the development sidebar session key.
@@ -54,6 +56,9 @@ pub struct DevEnvironment {
     pub help_center: DevKey,
     /// The development SDK shared secret.
     pub sdk_secret: String,
+    /// The development messaging signing key, as its secret holds it:
+    /// `{"kid": "app_…", "secret": "…"}`.
+    pub messaging_key: String,
     /// The development sidebar session key (64 hex characters).
     pub session_key: String,
     /// A user token registered for the demo user by [`DevEnvironment::provision`].
@@ -104,6 +109,13 @@ impl DevEnvironment {
         let sdk_secret = read_or_create(&dir.join("sdk-shared-secret"), || {
             format!("dev-only-{}", random_hex(24))
         })?;
+        let messaging_key = read_or_create(&dir.join("messaging-signing-key"), || {
+            serde_json::json!({
+                "kid": format!("app_dev{}", random_hex(12)),
+                "secret": format!("dev-only-{}", random_hex(24)),
+            })
+            .to_string()
+        })?;
         let session_key = read_or_create(&dir.join("sidebar-session-key"), || random_hex(32))?;
         let demo_user_token = read_or_create(&dir.join("demo-user-token"), || {
             format!("demo-{}", random_hex(24))
@@ -113,11 +125,19 @@ impl DevEnvironment {
             zaf,
             help_center,
             sdk_secret: sdk_secret.trim().to_owned(),
+            messaging_key: messaging_key.trim().to_owned(),
             session_key: session_key.trim().to_owned(),
             demo_user_token: demo_user_token.trim().to_owned(),
         };
         std::fs::write(env.dir.join("jwks.json"), env.jwks())?;
         Ok(env)
+    }
+
+    /// The development messaging signing key's id and secret.
+    pub fn messaging_key_parts(&self) -> (String, String) {
+        let key: serde_json::Value = serde_json::from_str(&self.messaging_key).unwrap_or_default();
+        let part = |name: &str| key[name].as_str().unwrap_or_default().to_owned();
+        (part("kid"), part("secret"))
     }
 
     /// The development JWKS document (the help center key only).
@@ -216,6 +236,16 @@ impl DevEnvironment {
             ("SDK_SHARED_SECRET_ID", SDK_SECRET_ID.into()),
             ("USER_TOKEN_RESOLVER", "table".into()),
             ("USER_TOKENS_TABLE", USER_TOKENS_TABLE.into()),
+            // Messaging sign-in: the development signing key; pages of the local server may
+            // call it (a customer's site, locally).
+            (
+                "MESSAGING_SIGNING_KEY_SECRET_ID",
+                MESSAGING_KEY_SECRET_ID.into(),
+            ),
+            (
+                "MESSAGING_ALLOWED_ORIGINS",
+                format!("{LOCAL_ORIGIN},http://localhost:3000"),
+            ),
         ]
     }
 
@@ -267,6 +297,7 @@ impl DevEnvironment {
         }
         put_secret(secrets, ZAF_SECRET_ID, self.zaf.public_pem()).await?;
         put_secret(secrets, SDK_SECRET_ID, &self.sdk_secret).await?;
+        put_secret(secrets, MESSAGING_KEY_SECRET_ID, &self.messaging_key).await?;
         put_secret(secrets, SESSION_KEY_SECRET_ID, &self.session_key).await?;
         self.register_user_token(
             dynamodb,

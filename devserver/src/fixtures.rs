@@ -355,6 +355,44 @@ pub fn generate(env: &DevEnvironment, ttl_seconds: i64) -> Vec<Fixture> {
             401,
             apigw_event("POST", "/sdk/jwt", &[FORM], Some("")),
         ),
+        // Messaging sign-in, as the customer's page (an allowed origin) calls it.
+        fixture(
+            "sdk-exchange-messaging-valid",
+            "sdk-exchange",
+            200,
+            apigw_event(
+                "POST",
+                "/messaging/jwt",
+                &[FORM, origin],
+                Some(&format!("user_token={}", env.demo_user_token)),
+            ),
+        ),
+        fixture(
+            "sdk-exchange-messaging-preflight",
+            "sdk-exchange",
+            200,
+            apigw_event(
+                "OPTIONS",
+                "/messaging/jwt",
+                &[
+                    origin,
+                    ("access-control-request-method", "POST"),
+                    ("access-control-request-headers", "content-type"),
+                ],
+                None,
+            ),
+        ),
+        fixture(
+            "sdk-exchange-messaging-other-origin",
+            "sdk-exchange",
+            403,
+            apigw_event(
+                "POST",
+                "/messaging/jwt",
+                &[FORM, ("origin", "https://evil.example")],
+                Some(&format!("user_token={}", env.demo_user_token)),
+            ),
+        ),
     ]
 }
 
@@ -389,7 +427,7 @@ pub fn sam_env_json(env: &DevEnvironment) -> Value {
         // As the template deploys table mode: no account for the sidebar.
         "SidebarFunction": only(&["ZAF_INSTALLATIONS", "ZAF_PUBLIC_KEY_SECRET_ID", "SIDEBAR_TABLE", "SESSION_KEY_SECRET_ID"]),
         "TodosFunction": only(&["ZENDESK_SUBDOMAIN", "TODOS_TABLE", "ALLOWED_ORIGINS", "HELP_CENTER_JWKS_URL"]),
-        "SdkExchangeFunction": only(&["SDK_SHARED_SECRET_ID", "USER_TOKEN_RESOLVER", "USER_TOKENS_TABLE"]),
+        "SdkExchangeFunction": only(&["SDK_SHARED_SECRET_ID", "USER_TOKEN_RESOLVER", "USER_TOKENS_TABLE", "MESSAGING_SIGNING_KEY_SECRET_ID", "MESSAGING_ALLOWED_ORIGINS"]),
     })
 }
 

@@ -1,5 +1,6 @@
 //! Local development server: the three functions on one HTTP port with the HTTP API's paths
-//! (`POST /sidebar`, `/sidebar/api/…`, `/todo_items[/{id}]`, `POST /sdk/jwt`), plus development keys and token
+//! (`POST /sidebar`, `/sidebar/api/…`, `/todo_items[/{id}]`, `POST /sdk/jwt`,
+//! `POST /messaging/jwt`), plus development keys and token
 //! minting for trying them without a Zendesk account, and a browser harness that stands in for
 //! Zendesk around the help center page and the sidebar app.
 //!
@@ -43,7 +44,7 @@ pub struct Functions {
     pub sidebar: Arc<Sidebar>,
     /// `/todo_items` and `/todo_items/{id}`.
     pub todos: Arc<Todos>,
-    /// `POST /sdk/jwt`.
+    /// `POST /sdk/jwt` and `/messaging/jwt`.
     pub sdk_exchange: Arc<SdkExchange>,
     /// The development JWKS, served at `/dev/jwks.json` when set (local runs only).
     pub dev_jwks: Option<Arc<String>>,
@@ -136,7 +137,7 @@ impl Functions {
             self.sidebar.handle(req).await
         } else if path == "/todo_items" || path.starts_with("/todo_items/") {
             self.todos.handle(req).await
-        } else if path == "/sdk/jwt" {
+        } else if path == "/sdk/jwt" || path == "/messaging/jwt" {
             self.sdk_exchange.handle(req).await
         } else if let (Some(jwks), "/dev/jwks.json") = (&self.dev_jwks, path) {
             Response::builder()

@@ -116,6 +116,11 @@ curl -i -X DELETE '{base}/todo_items/1' -H 'Authorization: Bearer {help_center}'
 
 # The SDK JWT exchange for the demo user:
 curl -i -X POST '{base}/sdk/jwt' --data-urlencode 'user_token={user_token}'
+
+# Messaging sign-in for the demo user (its external_id is demo-user-1), as the customer's page
+# calls it for the Web Widget's zE('messenger', 'loginUser', …); a bearer token works as well:
+curl -i -X POST '{base}/messaging/jwt' -H 'Origin: {base}' --data-urlencode 'user_token={user_token}'
+curl -i -X POST '{base}/messaging/jwt' -H 'Authorization: Bearer {user_token}'
 "#,
         user_token = env.demo_user_token,
     );

@@ -1,6 +1,7 @@
-//! The three places a token is checked, side by side, for the attack and property tests: the
-//! sidebar, the to-do API and the SDK exchange's identity-provider resolver. Each knows the key
-//! it trusts, claims it accepts, how a client presents a token, and what its refusal looks like.
+//! The places a token is checked, side by side, for the attack and property tests: the sidebar,
+//! the to-do API, and the sdk-exchange function's identity-provider resolver on both its routes
+//! (the SDK's, and messaging sign-in with a bearer token). Each knows the key it trusts, claims
+//! it accepts, how a client presents a token, and what its refusal looks like.
 
 use std::time::{Duration, Instant};
 
@@ -11,7 +12,9 @@ use sidebar::Sidebar;
 use zendesk_jwt::devkeys::{self, DevKey};
 
 use crate::events::{header, json_body, text};
-use crate::sdk_exchange::{IdpFixture, exchange_token, idp_claims, idp_fixture};
+use crate::sdk_exchange::{
+    IdpFixture, exchange_token, idp_claims, idp_fixture, sign_in_with_bearer,
+};
 use crate::sidebar::{open, sidebar_from_secrets_manager};
 use crate::tokens::keys;
 use crate::{INSTALLATION_ID, SUBDOMAIN};
@@ -27,15 +30,19 @@ pub enum Endpoint {
     Todos(Box<crate::todos::Fixture>),
     /// `POST /sdk/jwt`, an identity-provider token as the user token.
     IdentityProvider(Box<IdpFixture>),
+    /// `POST /messaging/jwt`, an identity-provider token as the bearer token, from the
+    /// customer's site.
+    Messaging(Box<IdpFixture>),
 }
 
 impl Endpoint {
-    /// GIVEN all three endpoints, each with its real backing services.
+    /// GIVEN every endpoint, each with its real backing services.
     pub async fn all() -> Vec<Endpoint> {
         vec![
             Endpoint::Sidebar(Box::new(sidebar_from_secrets_manager().await)),
             Endpoint::Todos(Box::new(crate::todos::fixture().await)),
             Endpoint::IdentityProvider(Box::new(idp_fixture().await)),
+            Endpoint::Messaging(Box::new(idp_fixture().await)),
         ]
     }
 
@@ -45,6 +52,7 @@ impl Endpoint {
             Endpoint::Sidebar(_) => "sidebar",
             Endpoint::Todos(_) => "todos",
             Endpoint::IdentityProvider(_) => "sdk-exchange (identity provider)",
+            Endpoint::Messaging(_) => "sdk-exchange messaging (identity provider, bearer)",
         }
     }
 
@@ -52,7 +60,7 @@ impl Endpoint {
     pub fn key(&self) -> &'static DevKey {
         match self {
             Endpoint::Sidebar(_) | Endpoint::Todos(_) => &keys().primary,
-            Endpoint::IdentityProvider(_) => &keys().rotated,
+            Endpoint::IdentityProvider(_) | Endpoint::Messaging(_) => &keys().rotated,
         }
     }
 
@@ -61,7 +69,7 @@ impl Endpoint {
         match self {
             Endpoint::Sidebar(_) => devkeys::zaf_claims(SUBDOMAIN, INSTALLATION_ID, 300),
             Endpoint::Todos(_) => devkeys::help_center_claims(31_337, 300),
-            Endpoint::IdentityProvider(_) => idp_claims(),
+            Endpoint::IdentityProvider(_) | Endpoint::Messaging(_) => idp_claims(),
         }
     }
 
@@ -80,7 +88,7 @@ impl Endpoint {
         match self {
             Endpoint::Sidebar(_) => 0,
             Endpoint::Todos(f) => f.jwks.hits(),
-            Endpoint::IdentityProvider(f) => f.jwks.hits(),
+            Endpoint::IdentityProvider(f) | Endpoint::Messaging(f) => f.jwks.hits(),
         }
     }
 
@@ -91,6 +99,7 @@ impl Endpoint {
             Endpoint::Sidebar(sidebar) => open(sidebar, token).await,
             Endpoint::Todos(f) => f.as_user(token, "GET", "/todo_items", None).await,
             Endpoint::IdentityProvider(f) => exchange_token(&f.exchange, token).await,
+            Endpoint::Messaging(f) => sign_in_with_bearer(&f.exchange, token).await,
         };
         assert!(
             started.elapsed() < QUICKLY,
@@ -116,7 +125,7 @@ impl Endpoint {
                     && header(response, "www-authenticate")
                         == Some("Bearer error=\"invalid_token\"")
             }
-            Endpoint::IdentityProvider(_) => {
+            Endpoint::IdentityProvider(_) | Endpoint::Messaging(_) => {
                 json_body(response) == json!({"message": "Unknown or expired user token"})
             }
         }

@@ -24,6 +24,19 @@
 //!   DynamoDB Local with a bare hyper client (HTTP/1.1, kept alive, unsigned), and its answer
 //!   read, with no SDK at all: what the socket, the kernel and the HTTP exchange cost.
 //!
+//! And whole requests of the sdk-exchange function, each an API Gateway event parsed as its
+//! runtime loop parses it and answered by `SdkExchange::handle` (200 checked), with the secrets
+//! given inline (cached after the first request either way) and without the metric and log
+//! lines (section 5 of docs/PERFORMANCE.md measures those; about 1 µs per request):
+//! - `sdk-route`: `POST /sdk/jwt` of the registered user token (table mode: the `GetItem`
+//!   above, and an SDK JWT signed);
+//! - `messaging-route`: `POST /messaging/jwt` of the same token from the allowed origin (the
+//!   same `GetItem`, the CORS policy, a messaging JWT signed);
+//! - `sdk-route-idp`, `messaging-route-idp`: the same with `USER_TOKEN_RESOLVER=identity-provider`,
+//!   an identity provider's RS256 token verified against a warm JWKS: no AWS call at all.
+//!
+//! A run of route kinds only installs no log subscriber.
+//!
 //! Configuration comes from the environment, as in the functions (`AWS_REGION`, credentials,
 //! `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SECRETS_MANAGER`); `aws-calls` fails on the
 //! first call that does not succeed.
@@ -31,16 +44,31 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use sdk_exchange::{ExchangeConfig, ResolverConfig, SdkExchange};
+use zendesk_jwt::devkeys::{self, DevKey};
+use zendesk_jwt::lambda::metrics::{Function, Metrics};
+use zendesk_jwt::lambda::secrets::{SecretLocation, SecretTimes};
 
 /// The table of registered user tokens (key `token_hash`, as the SDK exchange's table).
 const USER_TOKENS_TABLE: &str = "aws-calls-user-tokens";
 /// The table of to-do lists (key `owner`; one item per user).
 const TODOS_TABLE: &str = "aws-calls-todos";
 const SECRET_ID: &str = "aws-calls/sdk-shared-secret";
+/// The identity provider's key pair (route kinds), generated once by `setup`.
+const IDP_KEY_SECRET_ID: &str = "aws-calls/idp-key";
 const USER_TOKEN: &str = "aws-calls-user-token";
 const OWNER: &str = "example#1";
 
-/// One kind of AWS call the functions make.
+/// The customer's site allowed to call the messaging route.
+const SITE: &str = "https://www.example.com";
+/// BENCHMARK KEYS ONLY: the SDK shared secret and the messaging signing key, given inline.
+const SDK_SECRET: &str = "bench-only-shared-secret-0123456789abcdef";
+const MESSAGING_KEY: &str = r#"{"kid": "app_be4c0000000000000000000a", "secret": "bench-only-messaging-secret-0123456789"}"#;
+/// The identity provider's `iss` and `aud` (route kinds in identity-provider mode).
+const IDP_ISSUER: &str = "https://idp.example.com/";
+const IDP_AUDIENCE: &str = "zendesk";
+
+/// One kind of AWS call the functions make, or one kind of whole request.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {
     GetUserToken,
@@ -49,15 +77,23 @@ enum Kind {
     GetSecret,
     EndpointRules,
     RawHttp,
+    SdkRoute,
+    MessagingRoute,
+    SdkRouteIdp,
+    MessagingRouteIdp,
 }
 
-const KINDS: [Kind; 6] = [
+const KINDS: [Kind; 10] = [
     Kind::GetUserToken,
     Kind::GetTodos,
     Kind::UpdateTodos,
     Kind::GetSecret,
     Kind::EndpointRules,
     Kind::RawHttp,
+    Kind::SdkRoute,
+    Kind::MessagingRoute,
+    Kind::SdkRouteIdp,
+    Kind::MessagingRouteIdp,
 ];
 
 impl Kind {
@@ -69,7 +105,19 @@ impl Kind {
             Kind::GetSecret => "get-secret",
             Kind::EndpointRules => "endpoint-rules",
             Kind::RawHttp => "raw-http",
+            Kind::SdkRoute => "sdk-route",
+            Kind::MessagingRoute => "messaging-route",
+            Kind::SdkRouteIdp => "sdk-route-idp",
+            Kind::MessagingRouteIdp => "messaging-route-idp",
         }
+    }
+
+    /// A whole request of the sdk-exchange function rather than one AWS call.
+    fn is_route(self) -> bool {
+        matches!(
+            self,
+            Kind::SdkRoute | Kind::MessagingRoute | Kind::SdkRouteIdp | Kind::MessagingRouteIdp
+        )
     }
 
     fn describe(self) -> &'static str {
@@ -80,6 +128,14 @@ impl Kind {
             Kind::GetSecret => "GetSecretValue (moto)",
             Kind::EndpointRules => "DynamoDB endpoint rules as on Lambda (no call)",
             Kind::RawHttp => "the same GetItem over bare hyper, no SDK, unsigned (floor)",
+            Kind::SdkRoute => "request: POST /sdk/jwt, table (GetItem, SDK JWT)",
+            Kind::MessagingRoute => {
+                "request: POST /messaging/jwt, table (GetItem, CORS, messaging JWT)"
+            }
+            Kind::SdkRouteIdp => "request: POST /sdk/jwt, identity provider (RS256, SDK JWT)",
+            Kind::MessagingRouteIdp => {
+                "request: POST /messaging/jwt, identity provider (RS256, CORS, messaging JWT)"
+            }
         }
     }
 
@@ -108,6 +164,138 @@ struct Clients {
     dynamodb_url: String,
     /// The user token's key, hashed once (the hash is not part of the call).
     token_hash: String,
+}
+
+/// What the route kinds need: the sdk-exchange function over the user token table and over an
+/// identity provider, and each kind's API Gateway event.
+struct Routes {
+    exchange: SdkExchange,
+    idp_exchange: SdkExchange,
+    /// The identity provider's JWKS server, kept running.
+    _idp_jwks: integration_tests::jwks_server::JwksServer,
+    /// Each route kind's event (made once: making it is not the function's work).
+    events: Vec<(Kind, String)>,
+}
+
+impl Routes {
+    /// The functions, with the identity provider's key that `setup` stored: generating a key
+    /// here would cost a different number of instructions in each run (a random prime search),
+    /// which the callgrind difference of two runs must not see.
+    async fn load(clients: &Clients) -> Self {
+        let pems: serde_json::Value =
+            serde_json::from_str(&clients.secret(IDP_KEY_SECRET_ID).await)
+                .unwrap_or_else(|_| fail("the identity provider's key is not JSON: run setup"));
+        let pem = |part: &str| pems[part].as_str().unwrap_or_default().to_owned();
+        let idp_key = DevKey::from_pems("idp-1", pem("private"), pem("public"));
+        let idp_jwks =
+            integration_tests::jwks_server::JwksServer::start(devkeys::jwks(&[&idp_key])).await;
+        let now = devkeys::now();
+        let idp_token = idp_key.sign(&serde_json::json!({
+            "iss": IDP_ISSUER, "aud": IDP_AUDIENCE, "sub": "user-1", "name": "Ann Example",
+            "email": "ann@example.com", "iat": now, "exp": now + 24 * 3600,
+        }));
+        let idp_resolver = ResolverConfig::IdentityProvider {
+            jwks_url: idp_jwks.url(),
+            issuer: IDP_ISSUER.into(),
+            audience: IDP_AUDIENCE.into(),
+            claims: sdk_exchange::ClaimNames {
+                name: "name".into(),
+                email: "email".into(),
+                external_id: "sub".into(),
+            },
+            email_verified: sdk_exchange::EmailVerified::IfPresent,
+            jwks: zendesk_jwt::JwksSettings::default(),
+        };
+        let aws = zendesk_jwt::lambda::aws::Aws::from_env();
+        Routes {
+            exchange: exchange(
+                ResolverConfig::Table {
+                    table: USER_TOKENS_TABLE.into(),
+                },
+                &aws,
+            ),
+            idp_exchange: exchange(idp_resolver, &aws),
+            _idp_jwks: idp_jwks,
+            events: KINDS
+                .into_iter()
+                .filter(|kind| kind.is_route())
+                .map(|kind| {
+                    let token = match kind {
+                        Kind::SdkRoute | Kind::MessagingRoute => USER_TOKEN,
+                        _ => &idp_token,
+                    };
+                    (kind, route_event(kind, token))
+                })
+                .collect(),
+        }
+    }
+
+    /// One request of `kind`: its event parsed as the runtime loop parses it, answered, 200
+    /// checked.
+    async fn answer(&self, kind: Kind) {
+        let exchange = match kind {
+            Kind::SdkRoute | Kind::MessagingRoute => &self.exchange,
+            _ => &self.idp_exchange,
+        };
+        let (_, event) = self
+            .events
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .expect("every route kind has its event");
+        let request = zendesk_jwt::lambda::runtime::request_from_event(event)
+            .unwrap_or_else(|e| fail(&format!("the event does not parse: {e}")));
+        let response = exchange.handle(request).await;
+        if response.status() != 200 {
+            fail(&format!("the function answered {}", response.status()));
+        }
+    }
+}
+
+/// The sdk-exchange function as its `main` builds it, with `resolver`, the secrets inline and
+/// the metric lines discarded.
+fn exchange(resolver: ResolverConfig, aws: &zendesk_jwt::lambda::aws::Aws) -> SdkExchange {
+    let messaging = sdk_exchange::MessagingConfig {
+        signing_key: Some(SecretLocation::Inline(MESSAGING_KEY.into())),
+        allowed_origins: vec![SITE.to_owned()],
+        token_lifetime: sdk_exchange::messaging::DEFAULT_TOKEN_LIFETIME,
+    };
+    let config = ExchangeConfig {
+        secret: SecretLocation::Inline(SDK_SECRET.into()),
+        secret_times: SecretTimes {
+            ttl: Duration::from_secs(300),
+            retry: Duration::from_secs(30),
+        },
+        resolver,
+        leeway: Duration::from_secs(30),
+        metrics_namespace: Default::default(),
+        messaging,
+        clock: zendesk_jwt::clock::Clock::system(),
+    };
+    SdkExchange::counting_in(Metrics::disabled(Function::SdkExchange), &config, aws)
+        .unwrap_or_else(|e| fail(&e.to_string()))
+}
+
+/// The API Gateway event of one request of `kind` (a route kind), as Lambda delivers it.
+fn route_event(kind: Kind, user_token: &str) -> String {
+    let form = format!("user_token={user_token}");
+    let event = match kind {
+        Kind::SdkRoute | Kind::SdkRouteIdp => devserver::fixtures::apigw_event(
+            "POST",
+            "/sdk/jwt",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            Some(&form),
+        ),
+        _ => devserver::fixtures::apigw_event(
+            "POST",
+            "/messaging/jwt",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("origin", SITE),
+            ],
+            Some(&form),
+        ),
+    };
+    event.to_string()
 }
 
 impl Clients {
@@ -145,8 +333,9 @@ impl Clients {
         }
     }
 
-    /// One call of `kind`; checks the answer so that a failing service cannot pass unseen.
-    async fn call(&self, kind: Kind) {
+    /// One call of `kind` (a route kind with `routes`); checks the answer so that a failing
+    /// service cannot pass unseen.
+    async fn call(&self, kind: Kind, routes: Option<&Routes>) {
         match kind {
             Kind::GetUserToken => {
                 let output = self
@@ -186,18 +375,7 @@ impl Clients {
                 .unwrap_or_else(|e| fail(&format!("add or delete: {e:?}")));
                 assert!((10..=11).contains(&items.len()));
             }
-            Kind::GetSecret => {
-                let output = self
-                    .secrets
-                    .get_secret_value()
-                    .secret_id(SECRET_ID)
-                    .send()
-                    .await
-                    .unwrap_or_else(|e| {
-                        fail(&aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
-                    });
-                assert!(output.secret_string.is_some_and(|s| s.len() == 32));
-            }
+            Kind::GetSecret => assert_eq!(self.secret(SECRET_ID).await.len(), 32),
             Kind::EndpointRules => {
                 use aws_sdk_dynamodb::config::endpoint::ResolveEndpoint;
                 let endpoint = self
@@ -239,6 +417,12 @@ impl Clients {
                     serde_json::from_slice(&body).expect("DynamoDB answers JSON");
                 assert!(answer["Item"]["email"]["S"].is_string());
             }
+            Kind::SdkRoute | Kind::MessagingRoute | Kind::SdkRouteIdp | Kind::MessagingRouteIdp => {
+                routes
+                    .expect("the routes are loaded for route kinds")
+                    .answer(kind)
+                    .await
+            }
         }
     }
 
@@ -272,12 +456,37 @@ impl Clients {
                 .await
                 .unwrap_or_else(|e| fail(&format!("add: {e:?}")));
         }
-        let secret = "0123456789abcdef0123456789abcdef";
+        self.create_secret(SECRET_ID, "0123456789abcdef0123456789abcdef".into())
+            .await;
+        // BENCHMARK KEY ONLY: the identity provider's key pair, made once for every later run.
+        let idp_key = DevKey::generate("idp-1");
+        let pems =
+            serde_json::json!({"private": idp_key.private_pem(), "public": idp_key.public_pem()});
+        self.create_secret(IDP_KEY_SECRET_ID, pems.to_string())
+            .await;
+    }
+
+    /// The value of the secret `id` (`GetSecretValue`, as the secret cache calls it).
+    async fn secret(&self, id: &str) -> String {
+        self.secrets
+            .get_secret_value()
+            .secret_id(id)
+            .send()
+            .await
+            .unwrap_or_else(|e| {
+                fail(&aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
+            })
+            .secret_string
+            .unwrap_or_else(|| fail(&format!("{id} has no SecretString")))
+    }
+
+    /// Create the secret `id` with `value`, unless it exists.
+    async fn create_secret(&self, id: &str, value: String) {
         let created = self
             .secrets
             .create_secret()
-            .name(SECRET_ID)
-            .secret_string(secret)
+            .name(id)
+            .secret_string(value)
             .send()
             .await;
         if let Err(error) = created
@@ -354,8 +563,13 @@ fn options(args: &[String]) -> Options {
 }
 
 fn main() {
-    zendesk_jwt::lambda::logging::init();
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // A run of whole requests only is measured without the log lines (see the module's doc).
+    let routes_only = args.first().map(String::as_str) == Some("run")
+        && options(&args[1..]).kinds.iter().all(|kind| kind.is_route());
+    if !routes_only {
+        zendesk_jwt::lambda::logging::init();
+    }
     // Where the calls run (AWS_CALLS_RUNTIME): `current-thread` (default), as in the functions,
     // whose `main` is `#[tokio::main(flavor = "current_thread")]`; `lambda`, as the functions ran
     // before, with `#[tokio::main]`: the handler awaited in `block_on` on the main thread while
@@ -383,9 +597,13 @@ async fn bench(args: Vec<String>) {
         Some("setup") => clients.setup().await,
         Some("run") => {
             let options = options(&args[1..]);
+            let routes = match options.kinds.iter().any(|kind| kind.is_route()) {
+                true => Some(Routes::load(&clients).await),
+                false => None,
+            };
             for &kind in &options.kinds {
                 for _ in 0..options.warmup {
-                    clients.call(kind).await;
+                    clients.call(kind, routes.as_ref()).await;
                 }
             }
             println!(
@@ -396,7 +614,7 @@ async fn bench(args: Vec<String>) {
                 for _ in 0..options.rounds {
                     let (user0, system0) = cpu_time();
                     for _ in 0..options.calls {
-                        clients.call(kind).await;
+                        clients.call(kind, routes.as_ref()).await;
                     }
                     let (user1, system1) = cpu_time();
                     let per_call = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(options.calls);

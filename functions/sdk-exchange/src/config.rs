@@ -4,11 +4,13 @@ use std::time::Duration;
 
 use zendesk_jwt::JwksSettings;
 use zendesk_jwt::clock::Clock;
+use zendesk_jwt::lambda::cors::parse_origins;
 use zendesk_jwt::lambda::env::{self, ConfigError, ProcessEnv, Reader};
 use zendesk_jwt::lambda::metrics::MetricsNamespace;
 use zendesk_jwt::lambda::secrets::{SecretLocation, SecretTimes};
 use zendesk_jwt::lambda::settings;
 
+use crate::messaging::{DEFAULT_TOKEN_LIFETIME, MessagingTokenIssuer, TOKEN_LIFETIME_SECONDS};
 use crate::users::{ClaimNames, EmailVerified};
 
 /// How user tokens are resolved (`USER_TOKEN_RESOLVER`).
@@ -37,6 +39,52 @@ pub enum ResolverConfig {
     },
 }
 
+/// The messaging sign-in route's settings (`POST /messaging/jwt`).
+#[derive(Clone, Debug)]
+pub struct MessagingConfig {
+    /// `MESSAGING_SIGNING_KEY_SECRET_ID` (Secrets Manager) or, for local runs,
+    /// `MESSAGING_SIGNING_KEY`: the signing key from Admin Center, as
+    /// `{"kid": "app_…", "secret": "…"}`. Neither set: the route answers 503.
+    pub signing_key: Option<SecretLocation>,
+    /// `MESSAGING_ALLOWED_ORIGINS`: comma-separated origins of the customer's site whose pages
+    /// may call the route (CORS), such as `https://www.example.com`. Unset: no browser may.
+    pub allowed_origins: Vec<String>,
+    /// `MESSAGING_TOKEN_SECONDS` (default 300, 30 to 3600): how long a messaging JWT is valid.
+    pub token_lifetime: Duration,
+}
+
+impl MessagingConfig {
+    fn from_env(env: &Reader) -> Result<Self, ConfigError> {
+        const ID: &str = "MESSAGING_SIGNING_KEY_SECRET_ID";
+        const VALUE: &str = "MESSAGING_SIGNING_KEY";
+        let signing_key = match (env.optional(ID), env.optional(VALUE)) {
+            (None, None) => None,
+            _ => Some(SecretLocation::from_env(env, ID, VALUE)?),
+        };
+        // A key given inline is checked at start-up; one in Secrets Manager at each read.
+        if let Some(SecretLocation::Inline(key)) = &signing_key {
+            MessagingTokenIssuer::from_secret(key)
+                .map_err(|problem| ConfigError::new(VALUE, problem))?;
+        }
+        let allowed_origins = match env.optional("MESSAGING_ALLOWED_ORIGINS") {
+            None => Vec::new(),
+            Some(list) => parse_origins(&list)
+                .map_err(|problem| ConfigError::new("MESSAGING_ALLOWED_ORIGINS", problem))?,
+        };
+        let token_lifetime = env.seconds_within(
+            "MESSAGING_TOKEN_SECONDS",
+            DEFAULT_TOKEN_LIFETIME,
+            TOKEN_LIFETIME_SECONDS,
+            "the widget asks for a new token when one expires",
+        )?;
+        Ok(Self {
+            signing_key,
+            allowed_origins,
+            token_lifetime,
+        })
+    }
+}
+
 /// Every setting of the sdk-exchange function; each field names its variable.
 #[derive(Clone, Debug)]
 pub struct ExchangeConfig {
@@ -53,6 +101,8 @@ pub struct ExchangeConfig {
     pub metrics_namespace: MetricsNamespace,
     /// The clock the instance reads: the system's (tests give each instance one they move).
     pub clock: Clock,
+    /// The messaging sign-in route's settings (`MESSAGING_…`).
+    pub messaging: MessagingConfig,
 }
 
 impl ExchangeConfig {
@@ -108,6 +158,7 @@ impl ExchangeConfig {
             leeway: settings::leeway(&env)?,
             metrics_namespace: env.metrics_namespace()?,
             clock: Clock::system(),
+            messaging: MessagingConfig::from_env(&env)?,
         })
     }
 }
@@ -173,5 +224,70 @@ mod tests {
             ExchangeConfig::from_vars(&no_secret).unwrap_err().name,
             "SDK_SHARED_SECRET_ID"
         );
+    }
+
+    /// TEST KEY ONLY.
+    const TEST_KEY: &str = r#"{"kid": "app_0123456789abcdef01234567", "secret": "test-only-messaging-secret-0123456789"}"#;
+
+    fn with_messaging(pairs: &[(&'static str, &str)]) -> Result<MessagingConfig, ConfigError> {
+        let mut all = vars(&[
+            ("SDK_SHARED_SECRET_ID", "sdk/secret"),
+            ("USER_TOKENS_TABLE", "tokens"),
+        ]);
+        all.extend(vars(pairs));
+        ExchangeConfig::from_vars(&all).map(|config| config.messaging)
+    }
+
+    #[test]
+    fn messaging_is_optional_and_defaults_to_five_minute_tokens_for_no_browser_origin() {
+        let none = with_messaging(&[]).unwrap();
+        assert!(none.signing_key.is_none());
+        assert!(none.allowed_origins.is_empty());
+        assert_eq!(none.token_lifetime, Duration::from_secs(300));
+        let set = with_messaging(&[
+            ("MESSAGING_SIGNING_KEY_SECRET_ID", "messaging/key"),
+            (
+                "MESSAGING_ALLOWED_ORIGINS",
+                "https://www.example.com, https://shop.example.com/",
+            ),
+            ("MESSAGING_TOKEN_SECONDS", "60"),
+        ])
+        .unwrap();
+        assert!(
+            matches!(set.signing_key, Some(SecretLocation::SecretsManager(ref id)) if id == "messaging/key")
+        );
+        assert_eq!(
+            set.allowed_origins,
+            ["https://www.example.com", "https://shop.example.com"]
+        );
+        assert_eq!(set.token_lifetime, Duration::from_secs(60));
+        let inline = with_messaging(&[("MESSAGING_SIGNING_KEY", TEST_KEY)]).unwrap();
+        assert!(matches!(
+            inline.signing_key,
+            Some(SecretLocation::Inline(_))
+        ));
+    }
+
+    #[test]
+    fn a_bad_messaging_setting_stops_start_up_naming_its_variable() {
+        for (name, value) in [
+            ("MESSAGING_SIGNING_KEY", "unset"),
+            (
+                "MESSAGING_SIGNING_KEY",
+                r#"{"kid": "key_1", "secret": "test-only-messaging-secret-0123456789"}"#,
+            ),
+            ("MESSAGING_ALLOWED_ORIGINS", "*"),
+            ("MESSAGING_ALLOWED_ORIGINS", "https://www.example.com/path"),
+            ("MESSAGING_TOKEN_SECONDS", "29"),
+            ("MESSAGING_TOKEN_SECONDS", "3601"),
+            ("MESSAGING_TOKEN_SECONDS", "five minutes"),
+        ] {
+            let error = with_messaging(&[(name, value)]).unwrap_err();
+            assert_eq!(error.name, name, "{value}");
+            assert!(
+                !error.problem.contains("test-only-messaging-secret"),
+                "{error}"
+            );
+        }
     }
 }

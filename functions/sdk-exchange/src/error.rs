@@ -1,5 +1,6 @@
-//! Every failure the SDK exchange answers: one variant per case, each with its status. The
-//! display text is the `message` Zendesk receives (and logs).
+//! Every failure the function answers, on both routes (`POST /sdk/jwt`, `POST /messaging/jwt`):
+//! one variant per case, each with its status. The display text is the `message` the caller
+//! receives (Zendesk's servers log it; a page may show it).
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
@@ -12,13 +13,24 @@ use zendesk_jwt::lambda::metrics::Outcome;
 #[derive(Debug, thiserror::Error)]
 pub enum ExchangeError {
     /// 401: unknown, empty, expired or revoked user token, or none usable as a token (a form
-    /// without `user_token`, with it repeated or as `user_token[]`): whatever Zendesk's servers
-    /// sent, they get the answer their SDK JWT contract expects for a token that is no good. The
-    /// reason is logged at debug level.
+    /// without `user_token`, with it repeated or as `user_token[]`, and on the messaging route no
+    /// bearer token either): whatever Zendesk's servers sent, they get the answer their SDK JWT
+    /// contract expects for a token that is no good. On the messaging route also a known user
+    /// without an `external_id`. The reason is logged at debug level.
     #[error("Unknown or expired user token")]
     Refused(RefusalReason),
+    /// 400: a messaging request with a bearer token and a `user_token` field: which one speaks
+    /// for the user would be a guess.
+    #[error(
+        "Send the user token once: as a bearer token or as the user_token form field, not both"
+    )]
+    TwoCredentials,
+    /// 403: a messaging request from a browser origin that is not in
+    /// `MESSAGING_ALLOWED_ORIGINS` (the CORS policy adds `Vary: Origin`).
+    #[error("Requests from this origin are not allowed")]
+    OriginNotAllowed,
     /// 405.
-    #[error("Use POST with a user_token form field")]
+    #[error("Use POST")]
     MethodNotAllowed,
     /// 413.
     #[error("The request body must be at most 16 KiB")]
@@ -33,6 +45,10 @@ pub enum ExchangeError {
     /// 503: the shared secret is missing, unreadable or a redacted copy (the cause is logged).
     #[error("JWT signing is not available: the shared secret is missing or unusable")]
     SigningUnavailable,
+    /// 503: the messaging signing key is not configured, unreadable, or not a Zendesk key (the
+    /// cause is logged).
+    #[error("Messaging sign-in is not available: the signing key is missing or unusable")]
+    MessagingUnavailable,
 }
 
 impl ExchangeError {
@@ -40,12 +56,14 @@ impl ExchangeError {
     pub fn status(&self) -> StatusCode {
         match self {
             ExchangeError::Refused(_) => StatusCode::UNAUTHORIZED,
+            ExchangeError::TwoCredentials => StatusCode::BAD_REQUEST,
+            ExchangeError::OriginNotAllowed => StatusCode::FORBIDDEN,
             ExchangeError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ExchangeError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ExchangeError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ExchangeError::LookupUnavailable | ExchangeError::SigningUnavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ExchangeError::LookupUnavailable
+            | ExchangeError::SigningUnavailable
+            | ExchangeError::MessagingUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -53,10 +71,12 @@ impl ExchangeError {
     pub fn outcome(&self) -> Outcome {
         match self {
             ExchangeError::Refused(reason) => Outcome::Refused(*reason),
-            ExchangeError::LookupUnavailable | ExchangeError::SigningUnavailable => {
-                Outcome::Unavailable
-            }
-            ExchangeError::MethodNotAllowed
+            ExchangeError::LookupUnavailable
+            | ExchangeError::SigningUnavailable
+            | ExchangeError::MessagingUnavailable => Outcome::Unavailable,
+            ExchangeError::TwoCredentials
+            | ExchangeError::OriginNotAllowed
+            | ExchangeError::MethodNotAllowed
             | ExchangeError::TooLarge
             | ExchangeError::UnsupportedMediaType => Outcome::ClientError,
         }

@@ -74,15 +74,21 @@ impl SdkTokenIssuer {
             iat,
             attributes: &user.attributes,
         })?;
-        let mut jwt = String::with_capacity(HS256_HEADER.len() + claims.len() * 4 / 3 + 48);
-        jwt.push_str(HS256_HEADER);
-        jwt.push('.');
-        BASE64URL.encode_string(&claims, &mut jwt);
-        let tag = hmac::sign(&self.key, jwt.as_bytes());
-        jwt.push('.');
-        BASE64URL.encode_string(tag.as_ref(), &mut jwt);
-        Ok(jwt)
+        Ok(sign_hs256(HS256_HEADER, &claims, &self.key))
     }
+}
+
+/// A compact HS256 JWT: `header` (already base64url-encoded), the `claims` JSON encoded, and the
+/// HMAC-SHA256 of both with `key`. Both issuers of this function sign through it.
+pub(crate) fn sign_hs256(header: &str, claims: &[u8], key: &hmac::Key) -> String {
+    let mut jwt = String::with_capacity(header.len() + claims.len() * 4 / 3 + 48);
+    jwt.push_str(header);
+    jwt.push('.');
+    BASE64URL.encode_string(claims, &mut jwt);
+    let tag = hmac::sign(key, jwt.as_bytes());
+    jwt.push('.');
+    BASE64URL.encode_string(tag.as_ref(), &mut jwt);
+    jwt
 }
 
 #[cfg(test)]
@@ -105,6 +111,7 @@ mod tests {
         let user = SdkUser {
             name: "Ann".into(),
             email: "ann@example.com".into(),
+            email_verified: true,
             attributes,
         };
         let jwt = issuer.sign(&user, 1_700_000_000).unwrap();

@@ -24,13 +24,17 @@ pub const OPTIONAL_ATTRIBUTES: [&str; 7] = [
     "remote_photo_url",
 ];
 
-/// A user the SDK JWT may speak for.
+/// A user the function may sign a JWT for: the SDK's, or messaging's.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SdkUser {
     /// Display name (`name` claim).
     pub name: String,
     /// Email address (`email` claim).
     pub email: String,
+    /// Whether the user's source vouches that the address is the user's: a table item's
+    /// `email_verified` is BOOL `true`, or the identity provider's `email_verified` claim is
+    /// true. Only messaging JWTs say so (their `email_verified` claim).
+    pub email_verified: bool,
     /// Optional attributes from [`OPTIONAL_ATTRIBUTES`], already in their JWT form.
     pub attributes: Map<String, Value>,
 }
@@ -158,6 +162,8 @@ fn user_from_item(
     Ok(SdkUser {
         name,
         email,
+        // Only a BOOL true vouches; anything else (absent, false, a string) does not.
+        email_verified: matches!(item.get("email_verified"), Some(AttributeValue::Bool(true))),
         attributes,
     })
 }
@@ -268,12 +274,13 @@ fn user_from_claims(
         )
     })?;
     // Some providers send the claim as the string "true"; anything else is not a yes.
-    let verified = match claims.get("email_verified") {
-        None => email_verified == EmailVerified::IfPresent,
-        Some(Value::Bool(verified)) => *verified,
-        Some(Value::String(verified)) => verified == "true",
-        Some(_) => false,
+    let asserted = match claims.get("email_verified") {
+        None => None,
+        Some(Value::Bool(verified)) => Some(*verified),
+        Some(Value::String(verified)) => Some(verified == "true"),
+        Some(_) => Some(false),
     };
+    let verified = asserted.unwrap_or(email_verified == EmailVerified::IfPresent);
     if !verified {
         return Err(ResolveError::Refused(
             RefusalReason::UnknownUserToken,
@@ -295,6 +302,9 @@ fn user_from_claims(
     Ok(SdkUser {
         name,
         email,
+        // A provider that never sends the claim is trusted for its addresses (`if-present`),
+        // but only a claim that says so vouches for one in a messaging JWT.
+        email_verified: asserted == Some(true),
         attributes,
     })
 }
@@ -391,6 +401,37 @@ mod tests {
             Some(EmailVerified::Required)
         );
         assert_eq!(EmailVerified::parse("never"), None);
+    }
+
+    #[test]
+    fn only_a_bool_true_item_attribute_or_a_true_claim_vouches_for_the_email() {
+        let vouched = |value: Option<AttributeValue>| {
+            let mut item = known(None);
+            if let Some(value) = value {
+                item.insert("email_verified".into(), value);
+            }
+            user_from_item(&item, 1000).unwrap().email_verified
+        };
+        assert!(vouched(Some(AttributeValue::Bool(true))));
+        for value in [
+            None,
+            Some(AttributeValue::Bool(false)),
+            Some(AttributeValue::S("true".into())),
+            Some(AttributeValue::N("1".into())),
+        ] {
+            assert!(!vouched(value.clone()), "{value:?}");
+        }
+        let from_claims = |extra: Value| {
+            user_from_claims(&claims(extra), &names(), EmailVerified::IfPresent)
+                .unwrap()
+                .email_verified
+        };
+        assert!(from_claims(serde_json::json!({"email_verified": true})));
+        assert!(from_claims(serde_json::json!({"email_verified": "true"})));
+        assert!(
+            !from_claims(serde_json::json!({})),
+            "accepted without the claim, but not vouched for"
+        );
     }
 
     #[test]

@@ -191,17 +191,12 @@ fn session_config(env: &Reader) -> Result<Option<SessionConfig>, ConfigError> {
             return Ok(None);
         }
     };
-    let ttl = env.seconds_or("SESSION_TTL_SECONDS", DEFAULT_SESSION_TTL)?;
-    if !SESSION_TTL_RANGE.contains(&ttl.as_secs()) {
-        return Err(ConfigError::new(
-            "SESSION_TTL_SECONDS",
-            format!(
-                "must be between {} and {} (a session lasts minutes)",
-                SESSION_TTL_RANGE.start(),
-                SESSION_TTL_RANGE.end()
-            ),
-        ));
-    }
+    let ttl = env.seconds_within(
+        "SESSION_TTL_SECONDS",
+        DEFAULT_SESSION_TTL,
+        SESSION_TTL_RANGE,
+        "a session lasts minutes",
+    )?;
     Ok(Some(SessionConfig { key, ttl }))
 }
 

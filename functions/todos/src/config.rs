@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use lambda_http::http::HeaderValue;
 use zendesk_jwt::JwksSettings;
 use zendesk_jwt::clock::Clock;
+use zendesk_jwt::lambda::cors::parse_origins;
 use zendesk_jwt::lambda::env::{self, ConfigError, ProcessEnv, Reader};
 use zendesk_jwt::lambda::metrics::MetricsNamespace;
 use zendesk_jwt::lambda::settings;
@@ -82,57 +82,9 @@ impl TodosConfig {
     }
 }
 
-/// Split and check a comma-separated list of origins (`scheme://host[:port]`, no path).
-pub fn parse_origins(list: &str) -> Result<Vec<String>, String> {
-    let origins: Vec<String> = list
-        .split(',')
-        .map(|o| o.trim().trim_end_matches('/').to_owned())
-        .filter(|o| !o.is_empty())
-        .collect();
-    if origins.is_empty() {
-        return Err("lists no origin".into());
-    }
-    for origin in &origins {
-        let rest = origin
-            .strip_prefix("https://")
-            .or_else(|| origin.strip_prefix("http://"))
-            .ok_or_else(|| format!("{origin:?} is not an http(s) origin (`*` is never allowed)"))?;
-        if rest.is_empty()
-            || rest.contains(['/', '*', '?', '#', ' '])
-            || HeaderValue::from_str(origin).is_err()
-        {
-            return Err(format!(
-                "{origin:?} is not an origin like https://help.example.com"
-            ));
-        }
-    }
-    Ok(origins)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn origins_are_split_trimmed_and_checked() {
-        assert_eq!(
-            parse_origins(" https://acme.zendesk.com/ ,http://127.0.0.1:3000,").unwrap(),
-            ["https://acme.zendesk.com", "http://127.0.0.1:3000"]
-        );
-        for bad in [
-            "",
-            " , ",
-            "*",
-            "https://*.zendesk.com",
-            "acme.zendesk.com",
-            "https://acme.zendesk.com/hc",
-            "https://",
-            "https://a b.com",
-            "https://acme.zendesk.com?x",
-        ] {
-            assert!(parse_origins(bad).is_err(), "{bad:?} was accepted");
-        }
-    }
 
     #[test]
     fn a_jwks_url_must_be_https_or_loopback() {

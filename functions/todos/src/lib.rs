@@ -6,23 +6,22 @@
 //! one DynamoDB request leaves them. CORS is answered here, for the configured help center
 //! origins only.
 //!
-//! [`config`] holds the settings, [`error`] every failure answer, `item` the validated values,
-//! `store` the DynamoDB layout and `cors` the browser-origin policy.
+//! [`config`] holds the settings, [`error`] every failure answer, `item` the validated values
+//! and `store` the DynamoDB layout; the browser-origin policy is `zendesk_jwt::lambda::cors`.
 
 pub mod config;
-mod cors;
 pub mod error;
 mod item;
 mod store;
 
 use std::sync::Arc;
 
-use lambda_http::http::{HeaderName, HeaderValue, Method, StatusCode};
+use lambda_http::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
-use tower::util::BoxCloneSyncService;
 use zendesk_jwt::lambda::aws::Aws;
+use zendesk_jwt::lambda::cors::{self, Cors, CorsRules};
 use zendesk_jwt::lambda::env::ConfigError;
 use zendesk_jwt::lambda::http::{bearer_token, json_response, read_json_object};
 use zendesk_jwt::lambda::metrics::{Function, Metrics, Outcome};
@@ -46,7 +45,7 @@ pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-
 
 /// The to-do API behind its CORS policy, and what it keeps between invocations.
 pub struct Todos {
-    cors: cors::Cors,
+    cors: Cors,
 }
 
 /// The API itself: verification, storage, and counting each request it answers.
@@ -116,12 +115,20 @@ impl Todos {
             .counting_in(metrics.clone()),
             metrics: metrics.clone(),
         });
-        let service = BoxCloneSyncService::new(tower::service_fn(move |req: Request| {
+        let service = cors::api(move |req: Request| {
             let api = api.clone();
-            async move { Ok(api.handle(req).await) }
-        }));
+            async move { api.handle(req).await }
+        });
+        // The API's methods and headers, for the help center origins only.
+        let rules = CorsRules {
+            methods: vec![Method::GET, Method::POST, Method::DELETE],
+            allow_headers: vec![header::AUTHORIZATION, header::CONTENT_TYPE, IDEMPOTENCY_KEY],
+            expose_headers: vec![header::WWW_AUTHENTICATE, IDEMPOTENT_REPLAYED],
+        };
         Ok(Self {
-            cors: cors::Cors::new(&config.allowed_origins, service, metrics),
+            cors: Cors::new(&config.allowed_origins, rules, service, metrics, || {
+                TodoError::OriginNotAllowed.into_response()
+            }),
         })
     }
 

@@ -2,6 +2,7 @@
 //!
 //! Every error names the variable so a failed cold start says what to fix.
 
+use std::ops::RangeInclusive;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -105,6 +106,30 @@ impl<'a> Reader<'a> {
             .map(Duration::from_secs)
     }
 
+    /// A duration given in whole seconds within `range`, or `default` when unset; `why` says
+    /// in the error what the bounds are for.
+    pub fn seconds_within(
+        &self,
+        name: &'static str,
+        default: Duration,
+        range: RangeInclusive<u64>,
+        why: &str,
+    ) -> Result<Duration, ConfigError> {
+        let value = self.seconds_or(name, default)?;
+        if range.contains(&value.as_secs()) {
+            Ok(value)
+        } else {
+            Err(ConfigError::new(
+                name,
+                format!(
+                    "must be between {} and {} ({why})",
+                    range.start(),
+                    range.end()
+                ),
+            ))
+        }
+    }
+
     /// A duration given in milliseconds, or `default` when unset.
     pub fn millis_or(
         &self,
@@ -200,6 +225,20 @@ mod tests {
         assert_eq!(env.optional("B"), None);
         assert_eq!(env.required("B").unwrap_err().name, "B");
         assert_eq!(env.required("C").unwrap_err().name, "C");
+    }
+
+    #[test]
+    fn seconds_outside_their_range_name_the_variable_and_say_why() {
+        let vars = vars(&[("LOW", "29"), ("OK", "30"), ("HIGH", "61")]);
+        let env = Reader::new(&vars);
+        let within = |name| env.seconds_within(name, Duration::from_secs(45), 30..=60, "a reason");
+        assert_eq!(within("OK").unwrap(), Duration::from_secs(30));
+        assert_eq!(within("UNSET").unwrap(), Duration::from_secs(45));
+        for name in ["LOW", "HIGH"] {
+            let error = within(name).unwrap_err();
+            assert_eq!(error.name, name);
+            assert_eq!(error.problem, "must be between 30 and 60 (a reason)");
+        }
     }
 
     #[test]

@@ -6,11 +6,13 @@
 //! * [`aws`]: the AWS SDK clients, with this bundle's timeouts and retries.
 //! * [`secrets`]: where a secret lives ([`secrets::SecretLocation`]) and a TTL cache over it.
 //! * [`http`]: request bodies (size, media type, forms, JSON), bearer tokens, JSON answers.
+//! * [`cors`]: the browser origins an API answers, and its CORS headers.
 //! * [`logging`]: `tracing` set-up, never at TRACE, each line with its request's ids.
 //! * [`metrics`]: counts as CloudWatch embedded metric format lines.
 //! * [`runtime`]: the Lambda runtime loop, with events lambda_http would panic on repaired.
 
 pub mod aws;
+pub mod cors;
 pub mod env;
 pub mod http;
 pub mod logging;

@@ -7,7 +7,7 @@
 //! It provisions fresh tables and secrets, starts the three functions in a child process (this
 //! same program with `--serve`, exactly as the local server wires them, logging at debug level
 //! into a file), and drives them from 32 concurrent clients for SECONDS: to-do reads, adds and
-//! deletes for many users who share the per-user cap, SDK exchanges, sidebar pages and the
+//! deletes for many users who share the per-user cap, SDK exchanges and messaging sign-ins, sidebar pages and the
 //! ticket notes their sessions read and save, and requests that must be refused. Afterwards it counts every user's items in DynamoDB and compares them
 //! with what the clients were told, samples the server's memory over the run, and searches the
 //! server's whole log for every token, user token, session and secret it used.
@@ -163,6 +163,13 @@ async fn soak(duration: Duration) -> Report {
     let shared_secret = format!("SOAK-ONLY-{}", uuid::Uuid::new_v4().simple());
     let zaf_secret = create_secret(&secrets_client, keys().primary.public_pem()).await;
     let sdk_secret = create_secret(&secrets_client, &shared_secret).await;
+    // SOAK KEY ONLY: a messaging signing key of its own.
+    let messaging_secret_text = format!("SOAK-ONLY-MESSAGING-{}", uuid::Uuid::new_v4().simple());
+    let messaging_key = integration_tests::sdk_exchange::messaging_key(
+        integration_tests::sdk_exchange::MESSAGING_KID,
+        &messaging_secret_text,
+    );
+    let messaging_secret = create_secret(&secrets_client, &messaging_key).await;
     let sidebar_table = integration_tests::sidebar::create_sidebar_table(&dynamodb).await;
     let session_key = format!("SOAK-SESSION-KEY-{}", uuid::Uuid::new_v4().simple());
     let session_secret = create_secret(&secrets_client, &session_key).await;
@@ -170,12 +177,21 @@ async fn soak(duration: Duration) -> Report {
     let watched = Secrets::default();
     watched.add(&shared_secret);
     watched.add(&session_key);
+    watched.add(&messaging_secret_text);
 
     let mut user_tokens = Vec::new();
     for i in 0..USER_TOKENS {
         let token = format!("soak-{}-{i}", uuid::Uuid::new_v4().simple());
         let email = AttributeValue::S(format!("soak{i}@example.com"));
-        register_user_token(&dynamodb, &tokens_table, &token, 3600, &[("email", email)]).await;
+        let external_id = AttributeValue::S(format!("soak-user-{i}"));
+        register_user_token(
+            &dynamodb,
+            &tokens_table,
+            &token,
+            3600,
+            &[("email", email), ("external_id", external_id)],
+        )
+        .await;
         watched.add(&token);
         user_tokens.push(token);
     }
@@ -222,6 +238,7 @@ async fn soak(duration: Duration) -> Report {
         .env("SDK_SHARED_SECRET_ID", &sdk_secret)
         .env("USER_TOKEN_RESOLVER", "table")
         .env("USER_TOKENS_TABLE", &tokens_table)
+        .env("MESSAGING_SIGNING_KEY_SECRET_ID", &messaging_secret)
         .stdin(Stdio::null())
         .stdout(log_file.try_clone().unwrap())
         .stderr(log_file)
@@ -532,21 +549,27 @@ impl Load {
         }
     }
 
+    /// An SDK exchange, or (one in two) a messaging sign-in of the same kind of user.
     async fn exchange(&self, rng: &mut Rng) {
         let user_token = &self.user_tokens[rng.below(self.user_tokens.len() as u64) as usize];
+        let route = if rng.below(2) == 0 {
+            "POST /sdk/jwt"
+        } else {
+            "POST /messaging/jwt"
+        };
         let request = self
             .http
-            .post(format!("{}/sdk/jwt", self.base))
+            .post(format!("{}{}", self.base, &route[5..]))
             .form(&[("user_token", user_token)]);
-        match self.send("POST /sdk/jwt", request).await {
+        match self.send(route, request).await {
             Some((200, body)) => {
                 let jwt: Value = serde_json::from_str(&body).unwrap_or_default();
                 match jwt["jwt"].as_str() {
                     Some(jwt) => self.secrets.add(jwt),
-                    None => self.fail(format!("POST /sdk/jwt: 200 without a jwt: {body}")),
+                    None => self.fail(format!("{route}: 200 without a jwt: {body}")),
                 }
             }
-            Some((status, body)) => self.fail(format!("POST /sdk/jwt: {status} {body}")),
+            Some((status, body)) => self.fail(format!("{route}: {status} {body}")),
             None => {}
         }
     }

@@ -1,5 +1,5 @@
-//! Attacks on every place a token is checked: the sidebar, the to-do API and the SDK exchange's
-//! identity-provider resolver. Each forged, confused or malformed token gets the endpoint's
+//! Attacks on every place a token is checked: the sidebar, the to-do API and the sdk-exchange
+//! function's identity-provider resolver on both its routes. Each forged, confused or malformed token gets the endpoint's
 //! ordinary refusal (a 4xx with a clear body), quickly, and never a 5xx or the protected answer.
 
 use integration_tests::endpoints::{Endpoint, assert_all_refused};
@@ -300,7 +300,7 @@ async fn claims_of_the_wrong_type_or_from_the_future_are_refused() {
                 ("userId", "a padded string", Some(json!(" 31337"))),
                 ("userId", "missing", None),
             ]),
-            Endpoint::IdentityProvider(..) => mutations.extend([
+            Endpoint::IdentityProvider(..) | Endpoint::Messaging(..) => mutations.extend([
                 ("aud", "a number", Some(json!(1))),
                 ("aud", "null", Some(Value::Null)),
                 ("aud", "missing", None),
@@ -343,6 +343,15 @@ async fn tokens_for_another_account_installation_or_flow_are_refused() {
     let help_center = keys()
         .primary
         .sign(&devkeys::help_center_claims(31_337, 300));
+    // A sidebar session, signed with a session key of its own.
+    let session = zendesk_jwt::Session {
+        installation: zendesk_jwt::ZafInstallation::new(SUBDOMAIN, INSTALLATION_ID),
+        app_guid: "00000000-0000-4000-8000-000000000001".into(),
+        user: Some("1900000000001".into()),
+        iat: devkeys::now() as u64,
+        exp: (devkeys::now() + 300) as u64,
+    }
+    .sign(&zendesk_jwt::SessionKey::new(b"test-only-session-key-0123456789abcdef").unwrap());
     for endpoint in &endpoints {
         endpoint.assert_accepts_a_valid_token().await;
         let mut cases: Vec<(String, String)> = vec![(
@@ -365,9 +374,10 @@ async fn tokens_for_another_account_installation_or_flow_are_refused() {
                 ),
                 ("a ZAF token".into(), zaf_for(SUBDOMAIN, INSTALLATION_ID)),
             ]),
-            Endpoint::IdentityProvider(..) => cases.extend([
+            Endpoint::IdentityProvider(..) | Endpoint::Messaging(..) => cases.extend([
                 ("a help center token".into(), help_center.clone()),
                 ("a ZAF token".into(), zaf_for(SUBDOMAIN, INSTALLATION_ID)),
+                ("a sidebar session".into(), session.clone()),
                 (
                     "another issuer".into(),
                     endpoint.key().sign(&with_claim(

@@ -13,6 +13,7 @@ mod jwks;
 mod lifetime_keys;
 mod lifetime_todos;
 mod limits;
+mod messaging;
 mod metrics;
 mod one_request;
 mod properties;

@@ -294,9 +294,11 @@ fn outcomes(lines: &MetricsCapture) -> Vec<String> {
 
 #[tokio::test]
 async fn each_function_counts_every_request_once_by_its_outcome() {
+    use aws_sdk_dynamodb::types::AttributeValue;
     use integration_tests::events::request;
     use integration_tests::sdk_exchange::{
-        SHARED_SECRET, exchange_token, register_user_token, table_config,
+        SHARED_SECRET, SITE_ORIGIN, exchange_token, messaging_request, register_user_token,
+        sign_in, table_config,
     };
     use integration_tests::services::create_table;
     use integration_tests::sidebar::{
@@ -423,8 +425,44 @@ async fn each_function_counts_every_request_once_by_its_outcome() {
         Some("{}"),
     );
     assert_eq!(exchange.handle(json).await.status(), 415);
+    // Messaging sign-in: a signed-in user, a preflight (answered by the CORS layer), another
+    // site, and no token at all.
+    register_user_token(
+        &dynamodb,
+        &table,
+        "counted-messaging-token",
+        3600,
+        &[("external_id", AttributeValue::S("crm-1".into()))],
+    )
+    .await;
+    assert_eq!(
+        sign_in(&exchange, "counted-messaging-token").await.status(),
+        200
+    );
+    let preflight = request(
+        "OPTIONS",
+        "/messaging/jwt",
+        &[
+            ("origin", SITE_ORIGIN),
+            ("access-control-request-method", "POST"),
+        ],
+        None,
+    );
+    assert_eq!(exchange.handle(preflight).await.status(), 200);
+    let other_site = messaging_request(&[("origin", "https://evil.example")], None);
+    assert_eq!(exchange.handle(other_site).await.status(), 403);
+    let no_token = messaging_request(&[("origin", SITE_ORIGIN)], None);
+    assert_eq!(exchange.handle(no_token).await.status(), 401);
     assert_eq!(
         outcomes(&lines),
-        ["accepted", "refused unknown_user_token", "client_error"]
+        [
+            "accepted",
+            "refused unknown_user_token",
+            "client_error",
+            "accepted",
+            "accepted",
+            "client_error",
+            "refused missing"
+        ]
     );
 }

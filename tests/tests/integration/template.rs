@@ -761,3 +761,96 @@ fn the_access_log_is_one_json_line_without_query_strings_bodies_or_credentials()
         assert!(!lower.contains(carries), "the access log names {carries}");
     }
 }
+
+#[test]
+fn messaging_sign_in_and_its_preflight_reach_sdk_exchange_which_may_read_its_key_and_no_other() {
+    use sdk_exchange::messaging::{DEFAULT_TOKEN_LIFETIME, TOKEN_LIFETIME_SECONDS};
+    let template = template();
+    let function = &template["Resources"]["SdkExchangeFunction"];
+    let routes: BTreeSet<String> = function["Properties"]["Events"]
+        .as_hash()
+        .unwrap()
+        .values()
+        .map(|event| {
+            let properties = &event["Properties"];
+            format!(
+                "{} {}",
+                properties["Method"].as_str().unwrap(),
+                properties["Path"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        routes,
+        BTreeSet::from([
+            "POST /sdk/jwt".to_owned(),
+            "POST /messaging/jwt".to_owned(),
+            // No CorsConfiguration on the API: the preflight must reach the function.
+            "OPTIONS /messaging/jwt".to_owned(),
+        ])
+    );
+    // The key: a placeholder the function refuses, kept when the stack goes, or the operator's.
+    let secret = &template["Resources"]["MessagingSigningKeySecret"];
+    assert_eq!(secret["Properties"]["SecretString"].as_str(), Some("unset"));
+    assert_eq!(secret["Condition"].as_str(), Some("CreateMessagingSecret"));
+    assert_eq!(secret["DeletionPolicy"].as_str(), Some("Retain"));
+    let variables = &function["Properties"]["Environment"]["Variables"];
+    let key = strings(&variables["MESSAGING_SIGNING_KEY_SECRET_ID"]);
+    assert_eq!(
+        key,
+        [
+            "CreateMessagingSecret",
+            "MessagingSigningKeySecret",
+            "MessagingSigningKeySecretArn"
+        ]
+    );
+    // Exactly the SDK's secret and this key are readable.
+    let readable: Vec<String> = statements("SdkExchangeFunction", function)
+        .into_iter()
+        .filter(|(_, statement)| {
+            strings(&statement["Action"]).contains(&"secretsmanager:GetSecretValue".to_owned())
+        })
+        .flat_map(|(_, statement)| strings(&statement["Resource"]))
+        .collect();
+    let mut expected = vec![
+        "CreateSdkSecret".to_owned(),
+        "SdkSharedSecret".to_owned(),
+        "SdkSharedSecretArn".to_owned(),
+    ];
+    expected.extend(key);
+    assert_eq!(readable, expected);
+    // The parameters: the site's origins, the lifetime within the code's bounds, the claim.
+    assert_eq!(
+        strings(&variables["MESSAGING_ALLOWED_ORIGINS"]),
+        [",", "MessagingAllowedOrigins"]
+    );
+    assert_eq!(
+        variables["MESSAGING_TOKEN_SECONDS"].as_str(),
+        Some("MessagingTokenSeconds")
+    );
+    let lifetime = &template["Parameters"]["MessagingTokenSeconds"];
+    assert_eq!(
+        lifetime["Default"].as_i64(),
+        Some(DEFAULT_TOKEN_LIFETIME.as_secs() as i64)
+    );
+    assert_eq!(
+        lifetime["MinValue"].as_i64(),
+        Some(*TOKEN_LIFETIME_SECONDS.start() as i64)
+    );
+    assert_eq!(
+        lifetime["MaxValue"].as_i64(),
+        Some(*TOKEN_LIFETIME_SECONDS.end() as i64)
+    );
+    assert_eq!(
+        variables["IDP_EXTERNAL_ID_CLAIM"].as_str(),
+        Some("IdpExternalIdClaim")
+    );
+    assert_eq!(
+        template["Parameters"]["IdpExternalIdClaim"]["Default"].as_str(),
+        Some("sub")
+    );
+    // The URL is the API's, or CloudFront's when the per-client limit is on.
+    let url = format!("{:?}", template["Outputs"]["MessagingJwtUrl"]["Value"]);
+    assert!(url.contains("FrontedByCloudFront"), "{url}");
+    assert_eq!(url.matches("/messaging/jwt").count(), 2, "{url}");
+}
