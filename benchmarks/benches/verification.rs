@@ -37,7 +37,11 @@ fn benches(c: &mut Criterion) {
     });
 
     // ZAF token: the sidebar's verification, as the handler does it.
-    let verifier = ZafVerifier::new("acme", 1, Duration::from_secs(30), Clock::system());
+    let verifier = ZafVerifier::new(
+        zendesk_jwt::ZafInstallation::new("acme", 1).unwrap(),
+        Duration::from_secs(30),
+        Clock::system(),
+    );
     let decoding = zendesk_jwt::DecodingKey::from_rsa_pem(key.public_pem().as_bytes()).unwrap();
     c.bench_function("verify ZAF token (ZafVerifier)", |b| {
         b.iter(|| verifier.verify(&zaf_token, &decoding).unwrap())

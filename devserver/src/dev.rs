@@ -154,7 +154,7 @@ impl DevEnvironment {
     /// development account (installations other than [`INSTALLATION_ID`] are not in the table).
     pub fn zaf_token_for(&self, installation_id: u64, ttl_seconds: i64) -> String {
         self.zaf_token_of(
-            &ZafInstallation::new(SUBDOMAIN, installation_id),
+            &ZafInstallation::new(SUBDOMAIN, installation_id).unwrap(),
             ttl_seconds,
         )
     }
@@ -163,15 +163,15 @@ impl DevEnvironment {
     /// app's key (Zendesk signs every installation's tokens with the app's one key pair).
     pub fn zaf_token_of(&self, installation: &ZafInstallation, ttl_seconds: i64) -> String {
         self.zaf.sign(&devkeys::zaf_claims(
-            &installation.subdomain,
-            installation.installation_id,
+            installation.subdomain(),
+            installation.installation_id(),
             ttl_seconds,
         ))
     }
 
     /// The development app installation.
     pub fn installation() -> ZafInstallation {
-        ZafInstallation::new(SUBDOMAIN, INSTALLATION_ID)
+        ZafInstallation::new(SUBDOMAIN, INSTALLATION_ID).unwrap()
     }
 
     /// A session for the sidebar's API, as the start page of the development installation

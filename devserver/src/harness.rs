@@ -110,9 +110,9 @@ enum Visitor {
 impl Visitor {
     /// `N` (a user id, 1 to 2^53 - 1) or anything else, which is an anonymous visitor.
     fn parse(value: Option<&str>) -> Self {
-        match value.and_then(|v| v.parse::<u64>().ok()) {
-            Some(id) if (1..(1 << 53)).contains(&id) => Visitor::User(id),
-            _ => Visitor::Anonymous,
+        match value.and_then(zendesk_jwt::id::JsonSafeId::parse) {
+            Some(id) => Visitor::User(id.get()),
+            None => Visitor::Anonymous,
         }
     }
 }

@@ -57,7 +57,8 @@ async fn main() -> Result<(), Error> {
             let id: u64 = id
                 .parse()
                 .map_err(|_| format!("{id:?} is not an installation id"))?;
-            let installation = zendesk_jwt::ZafInstallation::new(*subdomain, id);
+            let installation = zendesk_jwt::ZafInstallation::new(*subdomain, id)
+                .map_err(|problem| problem.to_string())?;
             println!("{}", env.zaf_token_of(&installation, 3600));
         }
         ["mint", "session"] => println!("{}", env.session(APP_GUID, 900)),

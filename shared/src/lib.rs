@@ -22,6 +22,7 @@
 pub mod clock;
 #[cfg(feature = "dev-keys")]
 pub mod devkeys;
+pub mod id;
 pub mod lambda;
 pub mod verify;
 

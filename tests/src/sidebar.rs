@@ -31,7 +31,9 @@ pub const PAGE: &str =
 /// The sidebar's configuration for the test account, with the app's public key at `public_key`.
 pub fn config(public_key: SecretLocation) -> SidebarConfig {
     SidebarConfig {
-        installations: Installations::Single(ZafInstallation::new(SUBDOMAIN, INSTALLATION_ID)),
+        installations: Installations::Single(
+            ZafInstallation::new(SUBDOMAIN, INSTALLATION_ID).unwrap(),
+        ),
         public_key,
         secret_times: crate::services::secret_times(Duration::from_secs(300)),
         leeway: Duration::from_secs(30),
@@ -88,14 +90,14 @@ pub fn valid_token() -> String {
 
 /// The test app installation ([`SUBDOMAIN`], [`INSTALLATION_ID`]).
 pub fn acme() -> ZafInstallation {
-    ZafInstallation::new(SUBDOMAIN, INSTALLATION_ID)
+    ZafInstallation::new(SUBDOMAIN, INSTALLATION_ID).unwrap()
 }
 
 /// A token of `installation`, signed with the app's key (one key for every installation).
 pub fn token_of(installation: &ZafInstallation) -> String {
     zaf_token(&zaf_claims(
-        &installation.subdomain,
-        installation.installation_id,
+        installation.subdomain(),
+        installation.installation_id(),
         300,
     ))
 }
@@ -223,7 +225,7 @@ impl AppFixture {
     pub async fn open_as(&self, installation: &ZafInstallation, app_guid: &str) -> Response<Body> {
         let page = format!(
             "/sidebar?origin=https%3A%2F%2F{}.zendesk.com&app_guid={}",
-            installation.subdomain,
+            installation.subdomain(),
             zendesk_jwt::verify::encode_uri_component(app_guid)
         );
         self.sidebar

@@ -156,7 +156,7 @@ impl ExchangeConfig {
             secret_times: settings::secret_times(&env)?,
             resolver,
             leeway: settings::leeway(&env)?,
-            metrics_namespace: env.metrics_namespace()?,
+            metrics_namespace: MetricsNamespace::from_env(&env)?,
             clock: Clock::system(),
             messaging: MessagingConfig::from_env(&env)?,
         })

@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Value};
 use zendesk_jwt::clock::Clock;
+use zendesk_jwt::lambda::dynamodb::error_text;
 use zendesk_jwt::{JwksVerifier, RefusalReason};
 
 /// Longest user token accepted, in bytes.
@@ -113,7 +113,7 @@ impl UserTokenTable {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| ResolveError::Unavailable(DisplayErrorContext(e).to_string()))?;
+            .map_err(|e| ResolveError::Unavailable(error_text(e)))?;
         let item = output.item.ok_or_else(|| {
             ResolveError::Refused(RefusalReason::UnknownUserToken, "unknown user token".into())
         })?;

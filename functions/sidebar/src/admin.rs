@@ -5,11 +5,13 @@
 //! record, the others one that has none, and a purge one that is enabled. A record is an item
 //! with `enabled`: anything else under its key (which the function could write) is not one.
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, TransactWriteItem};
 use serde_json::{Map, Value};
 use zendesk_jwt::ZafInstallation;
+use zendesk_jwt::lambda::dynamodb::{
+    cancellation_reasons, condition_failed, error_text, reason_is_condition_failed,
+};
 
 use crate::store::{
     DEFAULT_MAX_NOTES, INSTALLATION_ITEM, InstallationRecord, PARTITION_KEY, SORT_KEY,
@@ -91,13 +93,7 @@ where
     E: std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    AdminError::DynamoDb(DisplayErrorContext(error).to_string())
-}
-
-fn conditional_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
-    error: &SdkError<E, R>,
-) -> bool {
-    error.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
+    AdminError::DynamoDb(error_text(error))
 }
 
 /// One installation as listed.
@@ -142,9 +138,7 @@ impl InstallationAdmin {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(error) if conditional_failed(&error) => {
-                Err(AdminError::Exists(installation.clone()))
-            }
+            Err(error) if condition_failed(&error) => Err(AdminError::Exists(installation.clone())),
             Err(error) => Err(dynamodb(error)),
         }
     }
@@ -217,7 +211,7 @@ impl InstallationAdmin {
             Ok(output) => Ok(InstallationRecord::from_item(
                 &output.attributes.unwrap_or_default(),
             )),
-            Err(error) if conditional_failed(&error) => {
+            Err(error) if condition_failed(&error) => {
                 Err(AdminError::Unknown(installation.clone()))
             }
             Err(error) => Err(dynamodb(error)),
@@ -268,8 +262,14 @@ impl InstallationAdmin {
             }
         }
         listed.sort_by(|a, b| {
-            (&a.installation.subdomain, a.installation.installation_id)
-                .cmp(&(&b.installation.subdomain, b.installation.installation_id))
+            (
+                &a.installation.subdomain(),
+                a.installation.installation_id(),
+            )
+                .cmp(&(
+                    &b.installation.subdomain(),
+                    b.installation.installation_id(),
+                ))
         });
         Ok(listed)
     }
@@ -332,12 +332,9 @@ impl InstallationAdmin {
             match result {
                 Ok(_) => deleted += batch.len(),
                 Err(error) => {
-                    let check_failed = matches!(
-                        error.as_service_error(),
-                        Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
-                            if cancelled.cancellation_reasons().first().and_then(|r| r.code())
-                                == Some("ConditionalCheckFailed")
-                    );
+                    let check_failed = cancellation_reasons(&error)
+                        .and_then(<[_]>::first)
+                        .is_some_and(reason_is_condition_failed);
                     return Err(if check_failed {
                         AdminError::Enabled(installation.clone())
                     } else {
@@ -358,7 +355,7 @@ impl InstallationAdmin {
                 .await;
             match result {
                 Ok(_) => deleted += 1,
-                Err(error) if conditional_failed(&error) => {
+                Err(error) if condition_failed(&error) => {
                     return Err(AdminError::Enabled(installation.clone()));
                 }
                 Err(error) => return Err(dynamodb(error)),
@@ -403,8 +400,7 @@ impl InstallationAdmin {
 /// The installation a partition key (`{subdomain}#{id}`) names.
 pub fn parse_key(pk: &str) -> Option<ZafInstallation> {
     let (subdomain, id) = pk.split_once('#')?;
-    let id: u64 = id.parse().ok().filter(|id| *id > 0)?;
-    zendesk_jwt::verify::is_subdomain(subdomain).then(|| ZafInstallation::new(subdomain, id))
+    ZafInstallation::new(subdomain, id.parse().ok()?).ok()
 }
 
 #[cfg(test)]
@@ -415,7 +411,7 @@ mod tests {
     fn a_partition_key_names_its_installation() {
         assert_eq!(
             parse_key("acme#360001"),
-            Some(ZafInstallation::new("acme", 360_001))
+            Some(ZafInstallation::new("acme", 360_001).unwrap())
         );
         for bad in [
             "acme", "acme#", "#1", "acme#0", "Acme#1", "acme#x", "acme#1#2",

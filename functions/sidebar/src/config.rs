@@ -89,12 +89,17 @@ impl SidebarConfig {
     pub fn from_vars(vars: &dyn env::Vars) -> Result<Self, ConfigError> {
         let env = Reader::new(vars);
         let installations = match env.optional("ZAF_INSTALLATIONS").as_deref() {
-            None | Some("single") => Installations::Single(ZafInstallation::new(
-                env.subdomain("ZENDESK_SUBDOMAIN")?,
-                env.required("ZAF_APP_INSTALLATION_ID")?
+            None | Some("single") => {
+                let id = env
+                    .required("ZAF_APP_INSTALLATION_ID")?
                     .parse()
-                    .map_err(|_| ConfigError::new("ZAF_APP_INSTALLATION_ID", "must be a number"))?,
-            )),
+                    .map_err(|_| ConfigError::new("ZAF_APP_INSTALLATION_ID", "must be a number"))?;
+                Installations::Single(
+                    ZafInstallation::new(env.subdomain("ZENDESK_SUBDOMAIN")?, id).map_err(
+                        |problem| ConfigError::new("ZAF_APP_INSTALLATION_ID", problem.to_string()),
+                    )?,
+                )
+            }
             Some("table") => {
                 if env.optional("ZAF_APP_INSTALLATION_ID").is_some() {
                     return Err(ConfigError::new(
@@ -157,7 +162,7 @@ impl SidebarConfig {
             )?,
             secret_times: settings::secret_times(&env)?,
             leeway: settings::leeway(&env)?,
-            metrics_namespace: env.metrics_namespace()?,
+            metrics_namespace: MetricsNamespace::from_env(&env)?,
             table,
             installation_cache,
             sessions,
@@ -220,7 +225,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             config.installations,
-            Installations::Single(ZafInstallation::new("acme", 360_001))
+            Installations::Single(ZafInstallation::new("acme", 360_001).unwrap())
         );
         assert!(
             matches!(config.public_key, SecretLocation::SecretsManager(ref id) if id == "zaf/key")
@@ -243,6 +248,8 @@ mod tests {
         for (name, bad) in [
             ("ZENDESK_SUBDOMAIN", "acme.zendesk.com"),
             ("ZAF_APP_INSTALLATION_ID", "one"),
+            // 0 names no installation: every other place that reads one refuses it too.
+            ("ZAF_APP_INSTALLATION_ID", "0"),
             ("ZAF_PUBLIC_KEY_PEM", ""),
             ("JWT_LEEWAY_SECONDS", "61"),
             ("SECRET_TTL_SECONDS", "-1"),

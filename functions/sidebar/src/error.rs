@@ -96,7 +96,8 @@ impl SidebarError {
                     "App not enabled",
                     format!(
                         "This app is not enabled for the Zendesk account {}.zendesk.com (app installation {}). Ask the app's provider to enable it; it works a minute after that.",
-                        installation.subdomain, installation.installation_id
+                        installation.subdomain(),
+                        installation.installation_id()
                     ),
                 );
             }
@@ -165,7 +166,7 @@ mod tests {
 
     #[test]
     fn an_installation_that_is_not_enabled_is_a_403_that_names_it() {
-        let error = SidebarError::NotEnabled(ZafInstallation::new("acme", 360_001));
+        let error = SidebarError::NotEnabled(ZafInstallation::new("acme", 360_001).unwrap());
         assert_eq!(error.status(), 403);
         let (title, detail) = error.text();
         assert_eq!(title, "App not enabled");
@@ -181,7 +182,7 @@ mod tests {
         for error in [
             AuthError::Oversized,
             AuthError::KeyInHeader("jku"),
-            AuthError::BadClaim("iat is in the future"),
+            AuthError::IssuedInTheFuture,
             AuthError::Invalid(jsonwebtoken::errors::ErrorKind::ExpiredSignature.into()),
         ] {
             let class = error.reason_class().unwrap();

@@ -100,7 +100,7 @@ impl InstallationGate {
             Installations::Table { subdomain } => {
                 if subdomain
                     .as_ref()
-                    .is_some_and(|s| *s != installation.subdomain)
+                    .is_some_and(|s| *s != installation.subdomain())
                 {
                     return Ok(Admission::NotEnabled);
                 }
@@ -139,7 +139,7 @@ impl InstallationGate {
             Installations::Single(configured) => configured == installation,
             Installations::Table { subdomain } => subdomain
                 .as_ref()
-                .is_none_or(|s| *s == installation.subdomain),
+                .is_none_or(|s| *s == installation.subdomain()),
         };
         if allowed {
             Admission::Enabled(None)

@@ -96,12 +96,9 @@ impl Sidebar {
         aws: &Aws,
     ) -> Result<Self, ConfigError> {
         let verifier = match &config.installations {
-            Installations::Single(installation) => ZafVerifier::new(
-                &installation.subdomain,
-                installation.installation_id,
-                config.leeway,
-                config.clock.clone(),
-            ),
+            Installations::Single(installation) => {
+                ZafVerifier::new(installation.clone(), config.leeway, config.clock.clone())
+            }
             Installations::Table { subdomain } => ZafVerifier::any_installation(
                 subdomain.as_deref(),
                 config.leeway,
@@ -267,8 +264,8 @@ impl Sidebar {
         let answer = match route {
             ApiRoute::Settings => json!({
                 "installation": {
-                    "subdomain": installation.subdomain,
-                    "installation_id": installation.installation_id,
+                    "subdomain": installation.subdomain(),
+                    "installation_id": installation.installation_id(),
                     "name": record.as_ref().map(|r| r.name.as_str()).unwrap_or(""),
                 },
                 "settings": record.as_ref().map(|r| r.settings.clone()).unwrap_or_default(),

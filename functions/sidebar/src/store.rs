@@ -15,9 +15,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
@@ -25,9 +23,14 @@ use serde::Serialize;
 use serde_json::{Map, Number, Value};
 use zendesk_jwt::ZafInstallation;
 use zendesk_jwt::clock::Clock;
+use zendesk_jwt::id::MAX_SAFE_INTEGER;
+use zendesk_jwt::lambda::dynamodb::{
+    cancellation_reasons, error_text, item_when_condition_failed, reason_is_condition_failed,
+    reason_is_conflict,
+};
 
 /// An item as the SDK holds it.
-pub type Item = HashMap<String, AttributeValue>;
+pub use zendesk_jwt::lambda::dynamodb::Item;
 
 /// The partition key attribute.
 pub const PARTITION_KEY: &str = "pk";
@@ -57,10 +60,10 @@ const TRANSACTION_ATTEMPTS: u32 = 3;
 /// The longest note accepted, in characters.
 pub const MAX_NOTE_CHARS: usize = 4000;
 /// The largest ticket id accepted: the largest integer a browser's JSON keeps exactly.
-pub const MAX_TICKET_ID: u64 = (1 << 53) - 1;
+pub const MAX_TICKET_ID: u64 = MAX_SAFE_INTEGER;
 /// The largest note version a save may name: the largest integer a page's JavaScript holds
 /// exactly, far beyond any count of saves, so the next version is always countable.
-pub const MAX_NOTE_VERSION: u64 = (1 << 53) - 1;
+pub const MAX_NOTE_VERSION: u64 = MAX_SAFE_INTEGER;
 
 /// The key of the item `sort_key` of `installation`.
 pub fn key(installation: &ZafInstallation, sort_key: &str) -> Item {
@@ -75,7 +78,7 @@ pub fn key(installation: &ZafInstallation, sort_key: &str) -> Item {
 
 /// The sort key of the note of `ticket`.
 pub fn note_item(ticket: TicketId) -> String {
-    format!("note#{}", ticket.0)
+    format!("note#{}", ticket.get())
 }
 
 /// The storage could not be reached or answered an error (the cause, never data).
@@ -88,7 +91,7 @@ where
     E: std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    Unavailable(DisplayErrorContext(error).to_string())
+    Unavailable(error_text(error))
 }
 
 /// An installation's record.
@@ -132,11 +135,11 @@ impl InstallationRecord {
         );
         item.insert(
             "subdomain".into(),
-            AttributeValue::S(installation.subdomain.clone()),
+            AttributeValue::S(installation.subdomain().to_owned()),
         );
         item.insert(
             "installation_id".into(),
-            AttributeValue::N(installation.installation_id.to_string()),
+            AttributeValue::N(installation.installation_id().to_string()),
         );
         item.insert("updated_at".into(), AttributeValue::N(now.to_string()));
         item
@@ -186,27 +189,7 @@ pub fn attribute_of(value: &Value) -> AttributeValue {
 
 /// A Zendesk ticket id: a positive integer a browser's JSON keeps exactly, written in plain
 /// digits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct TicketId(u64);
-
-impl TicketId {
-    /// The id a path segment names, if it is one.
-    pub fn parse(text: &str) -> Option<Self> {
-        if text.is_empty() || text.len() > 16 || !text.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        if text.starts_with('0') {
-            return None;
-        }
-        let id: u64 = text.parse().ok()?;
-        (1..=MAX_TICKET_ID).contains(&id).then_some(Self(id))
-    }
-
-    /// The number.
-    pub fn get(self) -> u64 {
-        self.0
-    }
-}
+pub type TicketId = zendesk_jwt::id::JsonSafeId;
 
 /// A ticket's note as the API answers it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -380,11 +363,12 @@ impl SidebarStore {
             .await;
         match result {
             Ok(output) => Ok(Note::from_item(ticket, output.attributes.as_ref())),
-            Err(error) => match error.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => Err(
-                    SaveError::Conflict(Box::new(Note::from_item(ticket, failed.item.as_ref()))),
-                ),
-                _ => Err(SaveError::Unavailable(unavailable(error))),
+            Err(error) => match item_when_condition_failed(&error) {
+                Some(now) => Err(SaveError::Conflict(Box::new(Note::from_item(
+                    ticket,
+                    Some(&now),
+                )))),
+                None => Err(SaveError::Unavailable(unavailable(error))),
             },
         }
     }
@@ -447,24 +431,19 @@ impl SidebarStore {
                 }
                 Err(error) => error,
             };
-            let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-                error.as_service_error()
-            else {
+            let Some(reasons) = cancellation_reasons(&error) else {
                 return Err(SaveError::Unavailable(unavailable(error)));
             };
             // One reason per item, in order: the note's, then the count's.
-            let reasons = cancelled.cancellation_reasons();
-            let code = |i: usize| reasons.get(i).and_then(|reason| reason.code());
-            if code(0) == Some("ConditionalCheckFailed") {
+            let failed = |i: usize| reasons.get(i).is_some_and(reason_is_condition_failed);
+            if failed(0) {
                 let now = reasons[0].item();
                 return Err(SaveError::Conflict(Box::new(Note::from_item(ticket, now))));
             }
-            if code(1) == Some("ConditionalCheckFailed") {
+            if failed(1) {
                 return Err(SaveError::LimitReached(self.max_notes));
             }
-            let conflicted = reasons
-                .iter()
-                .any(|reason| reason.code() == Some("TransactionConflict"));
+            let conflicted = reasons.iter().any(reason_is_conflict);
             if !conflicted || attempt == TRANSACTION_ATTEMPTS {
                 return Err(SaveError::Unavailable(unavailable(error)));
             }
@@ -507,7 +486,7 @@ mod tests {
 
     #[test]
     fn only_a_bool_true_enables_an_installation() {
-        let installation = ZafInstallation::new("acme", 1);
+        let installation = ZafInstallation::new("acme", 1).unwrap();
         let record = InstallationRecord {
             enabled: true,
             name: "Acme".into(),

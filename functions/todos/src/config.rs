@@ -76,7 +76,7 @@ impl TodosConfig {
             max_items,
             jwks: settings::jwks(&env)?,
             leeway: settings::leeway(&env)?,
-            metrics_namespace: env.metrics_namespace()?,
+            metrics_namespace: MetricsNamespace::from_env(&env)?,
             clock: Clock::system(),
         })
     }

@@ -4,40 +4,10 @@ use serde::Serialize;
 
 /// Longest item value, in characters.
 pub const MAX_VALUE_CHARS: usize = 1_000;
-/// The largest integer a browser's JSON parser keeps exactly (2^53 - 1).
-pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+pub use zendesk_jwt::id::MAX_SAFE_INTEGER;
 
-/// An item id: a positive integer below 2^53, so browsers keep it exact.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
-pub struct TodoId(u64);
-
-impl TodoId {
-    /// `Some` for 1 ..= 2^53 - 1.
-    pub fn new(id: u64) -> Option<Self> {
-        (1..=MAX_SAFE_INTEGER).contains(&id).then_some(Self(id))
-    }
-
-    /// Parse a path segment: ASCII digits only, no sign, no leading `+`.
-    pub fn parse(segment: &str) -> Option<Self> {
-        if segment.is_empty() || segment.len() > 16 || !segment.bytes().all(|b| b.is_ascii_digit())
-        {
-            return None;
-        }
-        segment.parse().ok().and_then(Self::new)
-    }
-
-    /// The number.
-    pub fn get(self) -> u64 {
-        self.0
-    }
-}
-
-impl std::fmt::Display for TodoId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
+/// An item id: a positive integer below 2^53, so browsers keep it exact, written in plain digits.
+pub type TodoId = zendesk_jwt::id::JsonSafeId;
 
 /// The text of an item: not blank, at most [`MAX_VALUE_CHARS`] characters.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,6 +60,7 @@ mod tests {
         for bad in [
             "",
             "0",
+            "007",
             "-1",
             "+1",
             "1.0",

@@ -40,6 +40,7 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::operation::get_item::builders::GetItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use zendesk_jwt::lambda::dynamodb::{Item, error_text, item_when_condition_failed};
 
 use zendesk_jwt::clock::Clock;
 use zendesk_jwt::lambda::metrics::{Event, Function, Metrics};
@@ -104,7 +105,7 @@ where
     E: std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    StoreError::Unavailable(DisplayErrorContext(error).to_string())
+    StoreError::Unavailable(error_text(error))
 }
 
 /// An `Idempotency-Key`: 1 to 64 characters among letters, digits, `-`, `_`, `.` and `:`
@@ -146,8 +147,6 @@ pub struct TodoStore {
     clock: Clock,
     metrics: Metrics,
 }
-
-type Item = HashMap<String, AttributeValue>;
 
 impl TodoStore {
     /// A store over `table`, allowing at most `max_items` per user, dating key records by
@@ -271,15 +270,12 @@ impl TodoStore {
                     });
                 }
                 Err(error) if item_too_large(&error) => return Err(StoreError::ItemFull),
-                Err(error) => match condition_failed(&error) {
+                Err(error) => match item_when_condition_failed(&error) {
                     Some(old) => old,
                     None if outcome_unknown(&error) => {
                         // No answer: one read says whether it was applied or would be refused.
                         let unknown = |after: &str| {
-                            StoreError::Unavailable(format!(
-                                "{}; {after}",
-                                DisplayErrorContext(error)
-                            ))
+                            StoreError::Unavailable(format!("{}; {after}", error_text(error)))
                         };
                         return match self.read_item(owner).await {
                             Some(now_item) => self
@@ -389,7 +385,7 @@ impl TodoStore {
         match result {
             Ok(output) => Ok(output.attributes.as_ref().map(items_of).unwrap_or_default()),
             // No such item (for this user): deleting it again is harmless; the list as it is.
-            Err(error) => match condition_failed(&error) {
+            Err(error) => match item_when_condition_failed(&error) {
                 Some(old) => Ok(items_of(&old)),
                 None => Err(unavailable(error)),
             },
@@ -434,7 +430,7 @@ impl TodoStore {
             .await;
         match result {
             Ok(_) => tracing::debug!(removed = doomed.len(), "idempotency key records cleaned up"),
-            Err(error) if condition_failed(&error).is_some() => {
+            Err(error) if item_when_condition_failed(&error).is_some() => {
                 tracing::debug!(
                     "idempotency key clean-up met a concurrent change; a later add retries it"
                 );
@@ -530,17 +526,6 @@ fn outcome_unknown<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
             )
         ),
         _ => false,
-    }
-}
-
-/// The item as it was when the condition of an `UpdateItem` failed, or `None` for any other
-/// error. An item that did not exist is an empty one.
-fn condition_failed<R>(error: &SdkError<UpdateItemError, R>) -> Option<Item> {
-    match error.as_service_error()? {
-        UpdateItemError::ConditionalCheckFailedException(failed) => {
-            Some(failed.item.clone().unwrap_or_default())
-        }
-        _ => None,
     }
 }
 

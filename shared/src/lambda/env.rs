@@ -140,16 +140,6 @@ impl<'a> Reader<'a> {
             .map(Duration::from_millis)
     }
 
-    /// The CloudWatch namespace of the function's metrics (`METRICS_NAMESPACE`, default
-    /// [`super::metrics::DEFAULT_NAMESPACE`]; the SAM template sets one per stack).
-    pub fn metrics_namespace(&self) -> Result<super::metrics::MetricsNamespace, ConfigError> {
-        match self.optional("METRICS_NAMESPACE") {
-            None => Ok(super::metrics::MetricsNamespace::default()),
-            Some(value) => super::metrics::MetricsNamespace::parse(&value)
-                .map_err(|problem| ConfigError::new("METRICS_NAMESPACE", problem)),
-        }
-    }
-
     /// The Zendesk subdomain (`acme` for `acme.zendesk.com`): lower-case letters, digits and
     /// dashes.
     pub fn subdomain(&self, name: &'static str) -> Result<String, ConfigError> {

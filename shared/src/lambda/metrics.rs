@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 pub use crate::verify::RefusalReason;
 use crate::verify::{AuthError, JwksCache};
 
-use super::secrets::{Fetched, SecretCache};
+use super::env::{ConfigError, Reader};
 
 /// The namespace used when `METRICS_NAMESPACE` is not set.
 pub const DEFAULT_NAMESPACE: &str = "ZendeskJwt";
@@ -148,6 +148,18 @@ impl MetricsNamespace {
     /// The namespace.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl MetricsNamespace {
+    /// The namespace of the function's metrics (`METRICS_NAMESPACE`, default
+    /// [`DEFAULT_NAMESPACE`]; the SAM template sets one per stack).
+    pub fn from_env(env: &Reader) -> Result<Self, ConfigError> {
+        match env.optional("METRICS_NAMESPACE") {
+            None => Ok(Self::default()),
+            Some(value) => Self::parse(&value)
+                .map_err(|problem| ConfigError::new("METRICS_NAMESPACE", problem)),
+        }
     }
 }
 
@@ -420,21 +432,6 @@ impl JwksCache {
     }
 }
 
-impl<T> SecretCache<T> {
-    /// Count each read of the secret in `metrics` (`SecretRefreshes`, `SecretRefreshFailures`;
-    /// a value that cannot be parsed is a failure, and also counted as `SecretsRefused`).
-    pub fn with_metrics(self, metrics: Metrics) -> Self {
-        self.on_fetch(move |fetched| match fetched {
-            Fetched::Usable => metrics.event(Event::SecretRefreshed),
-            Fetched::Unavailable => metrics.event(Event::SecretRefreshFailed),
-            Fetched::Refused => {
-                metrics.event(Event::SecretRefreshFailed);
-                metrics.event(Event::SecretRefused);
-            }
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -696,7 +693,7 @@ mod tests {
     fn the_namespace_is_read_from_metrics_namespace_and_a_bad_one_stops_the_start() {
         let read = |value: &str| {
             let vars = vec![("METRICS_NAMESPACE", value.to_owned())];
-            crate::lambda::env::Reader::new(&vars).metrics_namespace()
+            MetricsNamespace::from_env(&Reader::new(&vars))
         };
         assert_eq!(read("ZendeskJwt/prod").unwrap().as_str(), "ZendeskJwt/prod");
         assert_eq!(
@@ -727,70 +724,5 @@ mod tests {
         ] {
             assert!(MetricsNamespace::parse(bad).is_err(), "{bad:?} accepted");
         }
-    }
-
-    #[tokio::test]
-    async fn each_read_of_a_secret_is_counted_and_a_bad_value_as_a_failure() {
-        use super::super::aws::Aws;
-        use super::super::secrets::{SecretLocation, SecretTimes};
-        use secrecy::{ExposeSecret, SecretString};
-        fn parse_len(text: &SecretString) -> Result<usize, String> {
-            Ok(text.expose_secret().len())
-        }
-        fn refuse(_: &SecretString) -> Result<usize, String> {
-            Err("a redacted copy".into())
-        }
-        let no_aws: Vec<(&str, String)> = vec![];
-        let times = SecretTimes {
-            ttl: std::time::Duration::ZERO,
-            retry: std::time::Duration::ZERO,
-        };
-        let (metrics, lines) = Metrics::capture(MetricsNamespace::default(), Function::Sidebar);
-        let inline = SecretLocation::Inline("abcdef".into());
-        let clock = crate::clock::Clock::system();
-        let cache = SecretCache::new(
-            &inline,
-            &Aws::from_vars(&no_aws),
-            times,
-            clock.clone(),
-            parse_len,
-        )
-        .unwrap()
-        .with_metrics(metrics.clone());
-        cache.get().await.unwrap();
-        cache.get().await.unwrap();
-        let counted = lines.take();
-        assert_eq!(
-            counted.len(),
-            1,
-            "an inline value is read once: {counted:?}"
-        );
-        assert!(
-            counted[0].contains(r#""SecretRefreshes":1"#),
-            "{}",
-            counted[0]
-        );
-
-        let unset = SecretLocation::Inline("unset".into());
-        let cache = SecretCache::new(&unset, &Aws::from_vars(&no_aws), times, clock, refuse)
-            .unwrap()
-            .with_metrics(metrics);
-        assert!(cache.get().await.is_err());
-        let counted = lines.take();
-        assert_eq!(counted.len(), 2, "{counted:?}");
-        assert!(
-            counted[0].contains(r#""SecretRefreshFailures":1"#),
-            "{}",
-            counted[0]
-        );
-        assert!(
-            counted[1].contains(r#""SecretsRefused":1"#),
-            "a refused value is also counted as refused: {}",
-            counted[1]
-        );
-        assert!(
-            !counted.iter().any(|line| line.contains("unset")),
-            "never the value"
-        );
     }
 }

@@ -4,6 +4,7 @@
 //! * [`env`]: typed configuration from environment variables; every error names its variable.
 //! * [`settings`]: the verification settings every function reads the same way (leeway, JWKS).
 //! * [`aws`]: the AWS SDK clients, with this bundle's timeouts and retries.
+//! * [`dynamodb`]: what the stores ask of a DynamoDB error (condition failed, unavailable).
 //! * [`secrets`]: where a secret lives ([`secrets::SecretLocation`]) and a TTL cache over it.
 //! * [`http`]: request bodies (size, media type, forms, JSON), bearer tokens, JSON answers.
 //! * [`cors`]: the browser origins an API answers, and its CORS headers.
@@ -13,6 +14,7 @@
 
 pub mod aws;
 pub mod cors;
+pub mod dynamodb;
 pub mod env;
 pub mod http;
 pub mod logging;

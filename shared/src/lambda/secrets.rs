@@ -24,6 +24,7 @@ use tokio::time::Instant;
 
 use super::aws::Aws;
 use super::env::{ConfigError, Reader};
+use super::metrics::{Event, Metrics};
 use crate::clock::Clock;
 
 /// Where a secret lives, as configured.
@@ -350,6 +351,21 @@ impl<T> SecretCache<T> {
     }
 }
 
+impl<T> SecretCache<T> {
+    /// Count each read of the secret in `metrics` (`SecretRefreshes`, `SecretRefreshFailures`;
+    /// a value that cannot be parsed is a failure, and also counted as `SecretsRefused`).
+    pub fn with_metrics(self, metrics: Metrics) -> Self {
+        self.on_fetch(move |fetched| match fetched {
+            Fetched::Usable => metrics.event(Event::SecretRefreshed),
+            Fetched::Unavailable => metrics.event(Event::SecretRefreshFailed),
+            Fetched::Refused => {
+                metrics.event(Event::SecretRefreshFailed);
+                metrics.event(Event::SecretRefused);
+            }
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -506,6 +522,70 @@ mod tests {
         assert_eq!(
             step(None, false, Some(t0), t0 + COLD_RETRY, times),
             Step::Fetch
+        );
+    }
+
+    #[tokio::test]
+    async fn each_read_of_a_secret_is_counted_and_a_bad_value_as_a_failure() {
+        use crate::lambda::metrics::{Function, MetricsNamespace};
+        use secrecy::{ExposeSecret, SecretString};
+        fn parse_len(text: &SecretString) -> Result<usize, String> {
+            Ok(text.expose_secret().len())
+        }
+        fn refuse(_: &SecretString) -> Result<usize, String> {
+            Err("a redacted copy".into())
+        }
+        let no_aws: Vec<(&str, String)> = vec![];
+        let times = SecretTimes {
+            ttl: std::time::Duration::ZERO,
+            retry: std::time::Duration::ZERO,
+        };
+        let (metrics, lines) = Metrics::capture(MetricsNamespace::default(), Function::Sidebar);
+        let inline = SecretLocation::Inline("abcdef".into());
+        let clock = crate::clock::Clock::system();
+        let cache = SecretCache::new(
+            &inline,
+            &Aws::from_vars(&no_aws),
+            times,
+            clock.clone(),
+            parse_len,
+        )
+        .unwrap()
+        .with_metrics(metrics.clone());
+        cache.get().await.unwrap();
+        cache.get().await.unwrap();
+        let counted = lines.take();
+        assert_eq!(
+            counted.len(),
+            1,
+            "an inline value is read once: {counted:?}"
+        );
+        assert!(
+            counted[0].contains(r#""SecretRefreshes":1"#),
+            "{}",
+            counted[0]
+        );
+
+        let unset = SecretLocation::Inline("unset".into());
+        let cache = SecretCache::new(&unset, &Aws::from_vars(&no_aws), times, clock, refuse)
+            .unwrap()
+            .with_metrics(metrics);
+        assert!(cache.get().await.is_err());
+        let counted = lines.take();
+        assert_eq!(counted.len(), 2, "{counted:?}");
+        assert!(
+            counted[0].contains(r#""SecretRefreshFailures":1"#),
+            "{}",
+            counted[0]
+        );
+        assert!(
+            counted[1].contains(r#""SecretsRefused":1"#),
+            "a refused value is also counted as refused: {}",
+            counted[1]
+        );
+        assert!(
+            !counted.iter().any(|line| line.contains("unset")),
+            "never the value"
         );
     }
 }

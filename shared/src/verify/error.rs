@@ -3,9 +3,6 @@
 
 use jsonwebtoken::errors::ErrorKind;
 
-/// The [`AuthError::BadClaim`] text for an `iat` beyond the leeway in the future.
-pub(crate) const IAT_IN_THE_FUTURE: &str = "iat is in the future";
-
 /// A token could not be accepted.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -31,10 +28,14 @@ pub enum AuthError {
     #[error("invalid token: {0}")]
     Invalid(#[from] jsonwebtoken::errors::Error),
     /// A registered claim that the JWT library leaves unchecked is malformed or impossible: `iat`
-    /// not a number or in the future, `iss` not a string, `aud` neither a string nor a list of
+    /// not a number, `iss` not a string, `aud` neither a string nor a list of
     /// strings (401).
     #[error("malformed claim: {0}")]
     BadClaim(&'static str),
+    /// The token's `iat` lies beyond the allowed skew in the future (401): a clock problem, or a
+    /// token made to outlive its issuer's rules.
+    #[error("iat is in the future")]
+    IssuedInTheFuture,
     /// The token is valid but does not name a usable subject (401).
     #[error("unusable subject claim: {0}")]
     BadSubject(&'static str),
@@ -57,7 +58,7 @@ impl AuthError {
             | AuthError::BadSubject(_) => RefusalReason::Malformed,
             AuthError::UnknownKid => RefusalReason::UnknownKid,
             AuthError::KeysUnavailable(_) => return None,
-            AuthError::BadClaim(claim) if *claim == IAT_IN_THE_FUTURE => RefusalReason::NotYetValid,
+            AuthError::IssuedInTheFuture => RefusalReason::NotYetValid,
             AuthError::BadClaim(_) => RefusalReason::Malformed,
             AuthError::Invalid(error) => match error.kind() {
                 ErrorKind::ExpiredSignature => RefusalReason::Expired,
@@ -107,7 +108,7 @@ mod tests {
             (AuthError::MissingKid, Malformed),
             (AuthError::BadSubject("userId is missing"), Malformed),
             (AuthError::BadClaim("iss is not a string"), Malformed),
-            (AuthError::BadClaim(IAT_IN_THE_FUTURE), NotYetValid),
+            (AuthError::IssuedInTheFuture, NotYetValid),
             (AuthError::UnknownKid, UnknownKid),
             (invalid(ErrorKind::ExpiredSignature), Expired),
             (invalid(ErrorKind::ImmatureSignature), NotYetValid),

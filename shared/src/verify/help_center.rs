@@ -6,8 +6,7 @@ use serde_json::Value;
 use super::error::AuthError;
 use super::token::JwksVerifier;
 
-/// The largest integer a browser's JSON parser keeps exactly (2^53 - 1).
-const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+use crate::id::JsonSafeId;
 
 /// The signed-in help center user a token speaks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,22 +41,17 @@ impl HelpCenterVerifier {
     }
 }
 
-/// `userId` is a positive integer, sent as a number or a string of digits.
+/// `userId` is a positive integer a browser keeps exactly, sent as a number or as a string of
+/// plain digits.
 fn parse_user_id(value: &Value) -> Result<u64, AuthError> {
     let id = match value {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s)
-            if !s.is_empty() && s.len() <= 16 && s.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            s.parse().ok()
-        }
+        Value::Number(n) => n.as_u64().and_then(JsonSafeId::new),
+        Value::String(s) => JsonSafeId::parse(s),
         Value::Null => return Err(AuthError::BadSubject("userId is missing")),
         _ => None,
     };
-    match id {
-        Some(id) if id > 0 && id <= MAX_SAFE_INTEGER => Ok(id),
-        _ => Err(AuthError::BadSubject("userId is not a positive integer")),
-    }
+    id.map(JsonSafeId::get)
+        .ok_or(AuthError::BadSubject("userId is not a positive integer"))
 }
 
 #[cfg(test)]
@@ -82,6 +76,7 @@ mod tests {
             json!("4 2"),
             json!("+42"),
             json!("0x2a"),
+            json!("042"),
             json!([42]),
             json!({"id": 42}),
             json!(true),

@@ -20,4 +20,7 @@ pub use session::{
     SessionKey, encode_uri_component,
 };
 pub use token::{JwksVerifier, MAX_TOKEN_BYTES, TokenRules};
-pub use zaf::{ZafInstallation, ZafToken, ZafVerifier, is_subdomain, parse_rsa_public_key_pem};
+pub use zaf::{
+    InvalidInstallation, ZafInstallation, ZafToken, ZafVerifier, is_subdomain,
+    parse_rsa_public_key_pem,
+};

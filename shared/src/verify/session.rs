@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::AuthError;
 use super::token::{Checks, checked_header, decode_checked};
-use super::zaf::{ZafInstallation, ZafToken, is_subdomain};
+use super::zaf::{ZafInstallation, ZafToken};
 use crate::clock::Clock;
 
 /// The shortest session key accepted: 256 bits, the size of HS256's hash.
@@ -110,8 +110,8 @@ impl Session {
         let claims = SessionClaims {
             iss: SESSION_ISSUER.to_owned(),
             aud: SESSION_AUDIENCE.to_owned(),
-            subdomain: self.installation.subdomain.clone(),
-            installation_id: self.installation.installation_id,
+            subdomain: self.installation.subdomain().to_owned(),
+            installation_id: self.installation.installation_id(),
             app_guid: self.app_guid.clone(),
             sub: self.user.clone(),
             iat: self.iat,
@@ -128,14 +128,13 @@ impl Session {
     pub fn verify(token: &str, key: &SessionKey, clock: &Clock) -> Result<Self, AuthError> {
         checked_header(token)?;
         let claims: SessionClaims = decode_checked(token, &key.decoding, &CHECKS, clock)?;
-        if !is_subdomain(&claims.subdomain) || claims.installation_id == 0 {
-            return Err(AuthError::BadSubject("not an installation"));
-        }
+        let installation = ZafInstallation::new(claims.subdomain, claims.installation_id)
+            .map_err(|_| AuthError::BadSubject("not an installation"))?;
         if claims.app_guid.is_empty() || claims.app_guid.len() > MAX_APP_GUID_BYTES {
             return Err(AuthError::BadSubject("not an app_guid"));
         }
         Ok(Self {
-            installation: ZafInstallation::new(claims.subdomain, claims.installation_id),
+            installation,
             app_guid: claims.app_guid,
             user: claims.sub,
             iat: claims.iat,
@@ -188,7 +187,7 @@ mod tests {
 
     fn session() -> Session {
         let token = ZafToken {
-            installation: ZafInstallation::new("acme", 360_001),
+            installation: ZafInstallation::new("acme", 360_001).unwrap(),
             user: Some("1900000000001".into()),
             exp: 0,
         };
@@ -291,7 +290,7 @@ mod tests {
             let minter = MovableClock::skewed(skew_ms);
             let verifier = MovableClock::skewed(-skew_ms);
             let token = ZafToken {
-                installation: ZafInstallation::new("acme", 360_001),
+                installation: ZafInstallation::new("acme", 360_001).unwrap(),
                 user: None,
                 exp: 0,
             };
@@ -318,7 +317,7 @@ mod tests {
         let ahead =
             MovableClock::skewed(i64::try_from(SESSION_CLOCK_SKEW.as_millis()).unwrap() + 2_000);
         let token = ZafToken {
-            installation: ZafInstallation::new("acme", 360_001),
+            installation: ZafInstallation::new("acme", 360_001).unwrap(),
             user: None,
             exp: 0,
         };

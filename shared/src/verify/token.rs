@@ -8,7 +8,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation, decode, decode_he
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::error::{AuthError, IAT_IN_THE_FUTURE};
+use super::error::AuthError;
 use super::jwks::JwksCache;
 use crate::clock::Clock;
 
@@ -149,7 +149,7 @@ fn check_unvalidated_claims(
     if let Some(iat) = claims.get("iat") {
         match iat.as_f64() {
             Some(iat) if iat >= 0.0 && iat <= now + iat_leeway as f64 => {}
-            Some(_) => return Err(AuthError::BadClaim(IAT_IN_THE_FUTURE)),
+            Some(_) => return Err(AuthError::IssuedInTheFuture),
             None => return Err(AuthError::BadClaim("iat is not a number")),
         }
     }

@@ -23,22 +23,55 @@ const MAX_ID_DIGITS: usize = 20;
 /// The longest user id (`sub`) carried on; Zendesk's are numbers of a few digits.
 const MAX_USER_BYTES: usize = 64;
 
-/// One installation of the app: the Zendesk account (subdomain) and the installation id.
+/// One installation of the app: the Zendesk account (subdomain) and the installation id, both
+/// checked once by [`ZafInstallation::new`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ZafInstallation {
     /// The account, `acme` for acme.zendesk.com (lower case, as Zendesk writes it).
-    pub subdomain: String,
-    /// The app installation id.
-    pub installation_id: u64,
+    subdomain: String,
+    /// The app installation id (above 0).
+    installation_id: u64,
+}
+
+/// Why a subdomain and an id name no installation.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidInstallation {
+    /// Not 1 to 63 lower-case letters, digits and inner dashes.
+    #[error("{0:?} is not a Zendesk subdomain (the `acme` of acme.zendesk.com)")]
+    Subdomain(String),
+    /// An installation id is above 0.
+    #[error("0 is not an installation id (a positive number)")]
+    Id,
 }
 
 impl ZafInstallation {
-    /// The installation `installation_id` of the account `subdomain`.
-    pub fn new(subdomain: impl Into<String>, installation_id: u64) -> Self {
-        Self {
-            subdomain: subdomain.into(),
-            installation_id,
+    /// The installation `installation_id` of the account `subdomain`: a subdomain as Zendesk
+    /// writes it ([`is_subdomain`]) and an id above 0, or which of them is wrong.
+    pub fn new(
+        subdomain: impl Into<String>,
+        installation_id: u64,
+    ) -> Result<Self, InvalidInstallation> {
+        let subdomain = subdomain.into();
+        if !is_subdomain(&subdomain) {
+            return Err(InvalidInstallation::Subdomain(subdomain));
         }
+        if installation_id == 0 {
+            return Err(InvalidInstallation::Id);
+        }
+        Ok(Self {
+            subdomain,
+            installation_id,
+        })
+    }
+
+    /// The account, `acme` for acme.zendesk.com.
+    pub fn subdomain(&self) -> &str {
+        &self.subdomain
+    }
+
+    /// The app installation id.
+    pub fn installation_id(&self) -> u64 {
+        self.installation_id
     }
 
     /// The `iss` Zendesk puts in this installation's tokens: the account's host.
@@ -70,7 +103,7 @@ impl ZafInstallation {
             && id.bytes().all(|b| b.is_ascii_digit())
             && !id.starts_with('0');
         let installation_id = id.parse().ok().filter(|_| well_formed)?;
-        Some(Self::new(subdomain, installation_id))
+        Self::new(subdomain, installation_id).ok()
     }
 }
 
@@ -161,10 +194,8 @@ fn base_validation(leeway: Duration) -> Validation {
 }
 
 impl ZafVerifier {
-    /// A verifier for the app installation `installation_id` in the account `subdomain` only,
-    /// checking times against `clock`.
-    pub fn new(subdomain: &str, installation_id: u64, leeway: Duration, clock: Clock) -> Self {
-        let installation = ZafInstallation::new(subdomain, installation_id);
+    /// A verifier for `installation` only, checking times against `clock`.
+    pub fn new(installation: ZafInstallation, leeway: Duration, clock: Clock) -> Self {
         let mut validation = base_validation(leeway);
         validation.set_audience(&[installation.audience()]);
         validation.set_issuer(&[installation.issuer()]);
@@ -237,9 +268,9 @@ mod tests {
     fn iss_and_aud_of_one_account_name_its_installation() {
         assert_eq!(
             ZafInstallation::from_issuer_and_audience("acme.zendesk.com", AUD),
-            Some(ZafInstallation::new("acme", 360_001))
+            Some(ZafInstallation::new("acme", 360_001).unwrap())
         );
-        let installation = ZafInstallation::new("a-2", 7);
+        let installation = ZafInstallation::new("a-2", 7).unwrap();
         assert_eq!(
             ZafInstallation::from_issuer_and_audience(
                 &installation.issuer(),
@@ -248,6 +279,23 @@ mod tests {
             Some(installation.clone())
         );
         assert_eq!(installation.to_string(), "a-2#7");
+    }
+
+    #[test]
+    fn an_installation_is_a_zendesk_subdomain_and_an_id_above_0() {
+        let acme = ZafInstallation::new("acme", 1).unwrap();
+        assert_eq!((acme.subdomain(), acme.installation_id()), ("acme", 1));
+        assert_eq!(
+            ZafInstallation::new("acme", 0),
+            Err(InvalidInstallation::Id)
+        );
+        for bad in ["", "ACME", "acme.zendesk.com", "-acme", "a_b"] {
+            assert_eq!(
+                ZafInstallation::new(bad, 1),
+                Err(InvalidInstallation::Subdomain(bad.into())),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

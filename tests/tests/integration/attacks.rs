@@ -345,7 +345,7 @@ async fn tokens_for_another_account_installation_or_flow_are_refused() {
         .sign(&devkeys::help_center_claims(31_337, 300));
     // A sidebar session, signed with a session key of its own.
     let session = zendesk_jwt::Session {
-        installation: zendesk_jwt::ZafInstallation::new(SUBDOMAIN, INSTALLATION_ID),
+        installation: zendesk_jwt::ZafInstallation::new(SUBDOMAIN, INSTALLATION_ID).unwrap(),
         app_guid: "00000000-0000-4000-8000-000000000001".into(),
         user: Some("1900000000001".into()),
         iat: devkeys::now() as u64,

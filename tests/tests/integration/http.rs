@@ -161,7 +161,7 @@ async fn the_local_server_serves_the_sidebar_for_every_enabled_account_and_the_t
     // AND two accounts' installations enabled in the sidebar's table
     let admin = sidebar::admin::InstallationAdmin::new(dynamodb.clone(), &sidebar_table);
     let development = DevEnvironment::installation();
-    let globex = ZafInstallation::new("globex", 7);
+    let globex = ZafInstallation::new("globex", 7).unwrap();
     for installation in [&development, &globex] {
         admin
             .add(installation, &record(true, "Enabled", json!({})))
@@ -178,7 +178,7 @@ async fn the_local_server_serves_the_sidebar_for_every_enabled_account_and_the_t
     let open = |installation: &ZafInstallation| {
         let page = format!(
             "{base}/sidebar?origin=https%3A%2F%2F{}.zendesk.com&app_guid=00000000-0000-4000-8000-000000000001",
-            installation.subdomain
+            installation.subdomain()
         );
         client
             .post(page)
@@ -195,7 +195,9 @@ async fn the_local_server_serves_the_sidebar_for_every_enabled_account_and_the_t
         );
     }
     // AND an installation that is not in the table still gets the 403 page
-    let unknown = open(&ZafInstallation::new("initech", 3)).await.unwrap();
+    let unknown = open(&ZafInstallation::new("initech", 3).unwrap())
+        .await
+        .unwrap();
     assert_eq!(unknown.status(), 403);
     // AND the to-do API keeps its own account: its user's items are kept under it.
     let added = client

@@ -36,12 +36,16 @@ fn secs(n: u64) -> Duration {
 
 /// A ZAF token of `installation`, signed by `key`, made now on `clock`.
 fn zaf_token_at(key: &DevKey, installation: &ZafInstallation, clock: &Clock) -> String {
-    let claims = zaf_claims(&installation.subdomain, installation.installation_id, 300);
+    let claims = zaf_claims(
+        installation.subdomain(),
+        installation.installation_id(),
+        300,
+    );
     key.sign(&issued_at(claims, clock.now_seconds(), 300))
 }
 
 fn acme() -> ZafInstallation {
-    ZafInstallation::new(SUBDOMAIN, INSTALLATION_ID)
+    ZafInstallation::new(SUBDOMAIN, INSTALLATION_ID).unwrap()
 }
 
 /// A sidebar instance built from `config`, reading `clock`, counting in `metrics`.
@@ -63,7 +67,7 @@ async fn open(
     let token = zaf_token_at(key, installation, &clock.clock());
     let page = format!(
         "/sidebar?origin=https%3A%2F%2F{}.zendesk.com&app_guid={APP_GUID}",
-        installation.subdomain
+        installation.subdomain()
     );
     sidebar.handle(post(&page, Some(&token_form(&token)))).await
 }

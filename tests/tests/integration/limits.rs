@@ -236,7 +236,7 @@ async fn the_largest_note_and_the_largest_settings_are_written_and_read_whole() 
         std::time::Duration::from_secs(900),
     )
     .await;
-    let installation = zendesk_jwt::ZafInstallation::new("largest", 7);
+    let installation = zendesk_jwt::ZafInstallation::new("largest", 7).unwrap();
     // GIVEN settings of exactly the largest size the admin command takes
     let filler = |bytes: usize| serde_json::json!({ "text": "s".repeat(bytes - 11) });
     let largest = filler(MAX_SETTINGS_BYTES);

@@ -630,7 +630,7 @@ async fn tokens_of_the_other_flows_are_refused_as_the_bearer_and_messaging_jwts_
 
     let session_key = SessionKey::new(b"test-only-session-key-0123456789abcdef").unwrap();
     let session = Session {
-        installation: ZafInstallation::new(SUBDOMAIN, INSTALLATION_ID),
+        installation: ZafInstallation::new(SUBDOMAIN, INSTALLATION_ID).unwrap(),
         app_guid: "00000000-0000-4000-8000-000000000001".into(),
         user: Some("1900000000001".into()),
         iat: devkeys::now() as u64,

@@ -139,8 +139,7 @@ async fn each_secret_read_is_counted_and_an_unusable_value_is_a_failure() {
 #[test]
 fn sidebar_tokens_are_refused_with_the_reason_class_of_what_is_wrong() {
     let verifier = ZafVerifier::new(
-        SUBDOMAIN,
-        INSTALLATION_ID,
+        zendesk_jwt::ZafInstallation::new(SUBDOMAIN, INSTALLATION_ID).unwrap(),
         Duration::from_secs(30),
         zendesk_jwt::clock::Clock::system(),
     );

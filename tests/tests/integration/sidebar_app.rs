@@ -22,7 +22,7 @@ const MINUTE: Duration = Duration::from_secs(60);
 const TEN_MINUTES: Duration = Duration::from_secs(600);
 
 fn globex() -> ZafInstallation {
-    ZafInstallation::new("globex", 7)
+    ZafInstallation::new("globex", 7).unwrap()
 }
 
 /// THEN the response is the 403 page that names the installation, with no script and no session.
@@ -36,7 +36,8 @@ fn assert_not_enabled_page(
     assert!(
         page.contains(&format!(
             "{}.zendesk.com (app installation {})",
-            installation.subdomain, installation.installation_id
+            installation.subdomain(),
+            installation.installation_id()
         )),
         "{page}"
     );
@@ -69,9 +70,9 @@ async fn in_table_mode_an_enabled_installation_opens_and_an_unknown_or_disabled_
  {
     // GIVEN table mode with acme#1 enabled, acme#2 disabled and acme#3 unknown.
     let app = app_fixture(Mode::Table(None), MINUTE, TEN_MINUTES).await;
-    let enabled = ZafInstallation::new("acme", 1);
-    let disabled = ZafInstallation::new("acme", 2);
-    let unknown = ZafInstallation::new("acme", 3);
+    let enabled = ZafInstallation::new("acme", 1).unwrap();
+    let disabled = ZafInstallation::new("acme", 2).unwrap();
+    let unknown = ZafInstallation::new("acme", 3).unwrap();
     app.enable(&enabled).await;
     app.add(&disabled, record(false, "Disabled", json!({})))
         .await;
@@ -650,10 +651,9 @@ async fn a_session_does_not_outlive_a_change_of_the_configured_installation() {
     assert_eq!(app.read_note(&session, 1).await.status(), 200);
     // WHEN the deployment is reconfigured for another installation (same keys and table)
     let config = sidebar::SidebarConfig {
-        installations: sidebar::Installations::Single(ZafInstallation::new(
-            "acme",
-            INSTALLATION + 1,
-        )),
+        installations: sidebar::Installations::Single(
+            ZafInstallation::new("acme", INSTALLATION + 1).unwrap(),
+        ),
         ..app.config.clone()
     };
     let reconfigured = AppFixture {

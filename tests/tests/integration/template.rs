@@ -604,7 +604,7 @@ fn the_sidebar_role_cannot_create_or_enable_an_installation() {
             name: "Acme".into(),
             settings: Default::default(),
         }
-        .to_item(&zendesk_jwt::ZafInstallation::new("acme", 1), 0);
+        .to_item(&zendesk_jwt::ZafInstallation::new("acme", 1).unwrap(), 0);
         for attribute in record.keys() {
             let key = [sidebar::store::PARTITION_KEY, sidebar::store::SORT_KEY];
             assert_eq!(

@@ -92,13 +92,8 @@ pub enum Command {
 /// The installation two arguments name: a subdomain (any case) and a positive id.
 fn installation(subdomain: &str, id: &str) -> Result<ZafInstallation, String> {
     let subdomain = subdomain.to_ascii_lowercase();
-    if !zendesk_jwt::verify::is_subdomain(&subdomain) {
-        return Err(format!(
-            "{subdomain:?} is not a Zendesk subdomain (the `acme` of acme.zendesk.com)"
-        ));
-    }
     match id.parse::<u64>() {
-        Ok(id) if id > 0 => Ok(ZafInstallation::new(subdomain, id)),
+        Ok(id) => ZafInstallation::new(subdomain, id).map_err(|problem| problem.to_string()),
         _ => Err(format!(
             "{id:?} is not an installation id (a positive number)"
         )),
@@ -185,8 +180,8 @@ fn as_json(listed: &[ListedInstallation]) -> String {
         .iter()
         .map(|l| {
             json!({
-                "subdomain": l.installation.subdomain,
-                "installation_id": l.installation.installation_id,
+                "subdomain": l.installation.subdomain(),
+                "installation_id": l.installation.installation_id(),
                 "enabled": l.record.enabled,
                 "name": l.record.name,
                 "settings": l.record.settings,
@@ -258,7 +253,7 @@ mod tests {
 
     #[test]
     fn commands_are_parsed() {
-        let acme = ZafInstallation::new("acme", 360_001);
+        let acme = ZafInstallation::new("acme", 360_001).unwrap();
         assert_eq!(
             parse(&["--table", "t", "list", "--json"]).unwrap(),
             Invocation {

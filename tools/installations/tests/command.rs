@@ -53,7 +53,7 @@ fn installations_via(
 async fn the_command_adds_lists_disables_and_enables_what_the_sidebar_serves() {
     // GIVEN the sidebar in table mode, with installation records not cached at all.
     let app = app_fixture(Mode::Table(None), Duration::ZERO, Duration::from_secs(600)).await;
-    let acme = ZafInstallation::new("acme", 360_001);
+    let acme = ZafInstallation::new("acme", 360_001).unwrap();
     let table = app.table.as_str();
     assert_eq!(
         app.open_as(&acme, APP_GUID).await.status(),
@@ -103,7 +103,7 @@ async fn the_command_adds_lists_disables_and_enables_what_the_sidebar_serves() {
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("added globex#7\tdisabled"), "{out}");
     assert_eq!(
-        app.open_as(&ZafInstallation::new("globex", 7), APP_GUID)
+        app.open_as(&ZafInstallation::new("globex", 7).unwrap(), APP_GUID)
             .await
             .status(),
         403
@@ -176,16 +176,16 @@ async fn purge_deletes_a_disabled_installations_notes_count_and_record_and_nothi
     // GIVEN two installations with notes, the sidebar serving both.
     let app = app_fixture(Mode::Table(None), Duration::ZERO, Duration::from_secs(600)).await;
     let table = app.table.as_str();
-    let acme = ZafInstallation::new("acme", 360_001);
-    let globex = ZafInstallation::new("globex", 7);
+    let acme = ZafInstallation::new("acme", 360_001).unwrap();
+    let globex = ZafInstallation::new("globex", 7).unwrap();
     for installation in [&acme, &globex] {
         let (code, _, err) = installations(
             &[
                 "--table",
                 table,
                 "add",
-                &installation.subdomain,
-                &installation.installation_id.to_string(),
+                installation.subdomain(),
+                &installation.installation_id().to_string(),
             ],
             None,
         );
@@ -241,7 +241,7 @@ async fn list_reads_installation_records_only_whatever_the_notes() {
     let table = app.table.as_str();
     let (code, _, err) = installations(&["--table", table, "add", "acme", "360001"], None);
     assert_eq!(code, 0, "{err}");
-    let acme = ZafInstallation::new("acme", 360_001);
+    let acme = ZafInstallation::new("acme", 360_001).unwrap();
     let session = app.session_for(&acme).await;
     let long = "n".repeat(4000);
     for ticket in 1..=40 {
