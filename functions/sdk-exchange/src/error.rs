@@ -4,9 +4,8 @@
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
-use serde_json::json;
 use zendesk_jwt::RefusalReason;
-use zendesk_jwt::lambda::http::{BodyError, json_response};
+use zendesk_jwt::lambda::http::{BodyError, TOO_LARGE_MESSAGE, message_response};
 use zendesk_jwt::lambda::metrics::Outcome;
 
 /// An expected failure of the exchange.
@@ -33,7 +32,7 @@ pub enum ExchangeError {
     #[error("Use POST")]
     MethodNotAllowed,
     /// 413.
-    #[error("The request body must be at most 16 KiB")]
+    #[error("{}", TOO_LARGE_MESSAGE)]
     TooLarge,
     /// 415: not a form. The caller is Zendesk's server, for which the precise status is the
     /// useful answer (the sidebar, which answers an agent's browser, says 400 with a page).
@@ -84,7 +83,7 @@ impl ExchangeError {
 
     /// The response: `{"message": …}` with the status.
     pub fn into_response(self) -> Response<Body> {
-        json_response(self.status(), &json!({ "message": self.to_string() }))
+        message_response(self.status(), &self.to_string())
     }
 }
 

@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Value};
 use zendesk_jwt::clock::Clock;
 use zendesk_jwt::lambda::dynamodb::error_text;
+use zendesk_jwt::lambda::metrics::Outcome;
 use zendesk_jwt::{JwksVerifier, RefusalReason};
 
 /// Longest user token accepted, in bytes.
@@ -243,9 +244,9 @@ impl IdentityProviderTokens {
             self.verifier
                 .verify(user_token)
                 .await
-                .map_err(|error| match error.reason_class() {
-                    Some(class) => ResolveError::Refused(class, error.to_string()),
-                    None => ResolveError::Unavailable(error.to_string()),
+                .map_err(|error| match error.outcome() {
+                    Outcome::Refused(class) => ResolveError::Refused(class, error.to_string()),
+                    _ => ResolveError::Unavailable(error.to_string()),
                 })?;
         user_from_claims(&claims, &self.claims, self.email_verified)
     }

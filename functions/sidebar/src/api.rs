@@ -17,9 +17,9 @@
 use lambda_http::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use zendesk_jwt::RefusalReason;
-use zendesk_jwt::lambda::http::{BodyError, json_response};
+use zendesk_jwt::lambda::http::{BodyError, TOO_LARGE_MESSAGE, message_response};
 use zendesk_jwt::lambda::metrics::Outcome;
 
 use crate::store::{MAX_NOTE_CHARS, MAX_NOTE_VERSION, TicketId};
@@ -136,7 +136,7 @@ pub enum ApiError {
     )]
     NoteLimitReached(u64),
     /// 413: the body is over 16 KiB.
-    #[error("The request body must be at most 16 KiB")]
+    #[error("{}", TOO_LARGE_MESSAGE)]
     TooLarge,
     /// 415: the body is not JSON.
     #[error("Send JSON (Content-Type: application/json)")]
@@ -180,19 +180,11 @@ impl ApiError {
 
     /// `{"message": …}` with the status, the challenge header of a 401 and the `Allow` of a 405.
     pub fn into_response(self) -> Response<Body> {
-        let mut response = json_response(self.status(), &json!({ "message": self.to_string() }));
-        let headers = response.headers_mut();
-        match self {
-            ApiError::Unauthenticated(_) => {
-                headers.insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer error=\"invalid_token\""),
-                );
-            }
-            ApiError::MethodNotAllowed(allow) => {
-                headers.insert(header::ALLOW, HeaderValue::from_static(allow));
-            }
-            _ => {}
+        let mut response = message_response(self.status(), &self.to_string());
+        if let ApiError::MethodNotAllowed(allow) = self {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
         }
         response
     }

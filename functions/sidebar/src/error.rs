@@ -3,7 +3,7 @@
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
-use zendesk_jwt::lambda::http::BodyError;
+use zendesk_jwt::lambda::http::{BodyError, TOO_LARGE_MESSAGE};
 use zendesk_jwt::lambda::metrics::Outcome;
 use zendesk_jwt::{AuthError, RefusalReason, ZafInstallation};
 
@@ -70,7 +70,7 @@ impl SidebarError {
                 "Bad request",
                 "Expected a form (application/x-www-form-urlencoded) with a token field.",
             ),
-            SidebarError::TooLarge => ("Bad request", "The request body is larger than 16 KiB."),
+            SidebarError::TooLarge => ("Bad request", TOO_LARGE_MESSAGE),
             SidebarError::MalformedForm => (
                 "Bad request",
                 "The form could not be read (a field may be repeated).",
@@ -144,11 +144,11 @@ impl From<BodyError> for SidebarError {
 
 impl From<AuthError> for SidebarError {
     fn from(error: AuthError) -> Self {
-        match error.reason_class() {
-            Some(RefusalReason::Missing) => SidebarError::MissingToken,
-            Some(reason) => SidebarError::NotSignedIn(reason),
+        match error.outcome() {
+            Outcome::Refused(RefusalReason::Missing) => SidebarError::MissingToken,
+            Outcome::Refused(reason) => SidebarError::NotSignedIn(reason),
             // The app's key is a PEM given to the verifier: no key lookup can fail here.
-            None => SidebarError::KeyUnavailable,
+            _ => SidebarError::KeyUnavailable,
         }
     }
 }

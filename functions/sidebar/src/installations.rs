@@ -2,20 +2,19 @@
 //!
 //! In single mode the configured installation is the only one, and the table is not asked. In
 //! table mode an installation is served while its record is enabled; records are cached for
-//! `INSTALLATION_CACHE_SECONDS` with the bundle's rule for every cached value
-//! ([`zendesk_jwt::lambda::secrets::step`]): one fetch in flight per installation (the others
+//! `INSTALLATION_CACHE_SECONDS` in the bundle's refreshing cell
+//! ([`zendesk_jwt::lambda::cache::RefreshingCell`]): one fetch in flight per installation (the others
 //! are served the last good record at once), the last good record kept when a refresh fails
 //! (and the next attempt made after `SECRET_RETRY_SECONDS`), and with nothing cached a failure
 //! answered "unavailable" at once for a second. An unknown installation is cached too, so
 //! adding one takes effect within the same time as disabling one.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
-use tokio::time::Instant;
 use zendesk_jwt::ZafInstallation;
 use zendesk_jwt::clock::Clock;
-use zendesk_jwt::lambda::secrets::{SecretTimes, Step, step};
+use zendesk_jwt::lambda::cache::{Failure, Got, RefreshingCell, SecretTimes};
 
 use crate::config::Installations;
 use crate::store::{InstallationRecord, SidebarStore, Unavailable};
@@ -36,31 +35,8 @@ pub enum Admission {
 /// A record as cached: `None` for an installation the table does not know.
 type Cached = Option<Arc<InstallationRecord>>;
 
-/// One installation's slot: its cached record and its refresh lock.
-#[derive(Default)]
-struct Slot {
-    current: RwLock<Option<(Cached, Instant)>>,
-    /// Held for the whole of a fetch; holds the time of the last failed one.
-    refresh: tokio::sync::Mutex<Option<Instant>>,
-}
-
-impl Slot {
-    fn cached(
-        &self,
-        last_failure: Option<Instant>,
-        times: SecretTimes,
-        now: Instant,
-    ) -> (Step, Option<Cached>) {
-        let current = self.current.read().unwrap_or_else(|e| e.into_inner());
-        let fetched_at = current.as_ref().map(|(_, at)| *at);
-        let step = step(fetched_at, false, last_failure, now, times);
-        (step, current.as_ref().map(|(value, _)| value.clone()))
-    }
-
-    fn store(&self, value: Cached, now: Instant) {
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some((value, now));
-    }
-}
+/// One installation's slot: its cached record, by the cache rule.
+type Slot = RefreshingCell<Cached>;
 
 /// The installations the sidebar serves.
 pub struct InstallationGate {
@@ -125,8 +101,7 @@ impl InstallationGate {
         match &self.mode {
             Installations::Single(_) => Ok(Admission::Enabled(record)),
             Installations::Table { .. } => {
-                self.slot(installation)
-                    .store(record.clone(), self.clock.instant());
+                self.slot(installation).store(record.clone());
                 Ok(admission(record))
             }
         }
@@ -153,7 +128,10 @@ impl InstallationGate {
         if slots.len() >= MAX_CACHED && !slots.contains_key(installation) {
             slots.clear();
         }
-        slots.entry(installation.clone()).or_default().clone()
+        slots
+            .entry(installation.clone())
+            .or_insert_with(|| Arc::new(Slot::new(self.times, self.clock.clone())))
+            .clone()
     }
 
     /// The record of `installation` (table mode), by the cache rule.
@@ -161,41 +139,23 @@ impl InstallationGate {
         let Some(store) = &self.store else {
             return Err(Unavailable("no table is configured".into()));
         };
-        let slot = self.slot(installation);
-        if let (Step::Serve, Some(value)) = slot.cached(None, self.times, self.clock.instant()) {
-            return Ok(value);
-        }
-        let mut last_failure = match slot.refresh.try_lock() {
-            Ok(guard) => guard,
-            Err(_) => match slot.cached(None, self.times, self.clock.instant()).1 {
-                // Another request is fetching this record: use the last good one at once.
-                Some(stale) => return Ok(stale),
-                None => slot.refresh.lock().await,
-            },
+        let fetch = || async {
+            match store.installation(installation).await {
+                Ok(record) => Ok(record.map(Arc::new)),
+                Err(error) => Err(Failure::Unavailable(error)),
+            }
         };
-        match slot.cached(*last_failure, self.times, self.clock.instant()) {
-            (Step::Serve, Some(value)) => Ok(value),
-            (Step::Fail, _) => Err(Unavailable(
+        match self.slot(installation).get(fetch).await {
+            Got::Value(record) => Ok(record),
+            Got::Stale(record, error) => {
+                tracing::warn!(%error, %installation, "installation refresh failed; using the last good record");
+                Ok(record)
+            }
+            // A record is never refused, so never retired.
+            Got::Failed(error) | Got::Retired(error) => Err(error),
+            Got::Cooling => Err(Unavailable(
                 "the last attempt to read the installation failed moments ago".into(),
             )),
-            (_, stale) => match store.installation(installation).await {
-                Ok(record) => {
-                    let record = record.map(Arc::new);
-                    slot.store(record.clone(), self.clock.instant());
-                    *last_failure = None;
-                    Ok(record)
-                }
-                Err(error) => {
-                    *last_failure = Some(self.clock.instant());
-                    match stale {
-                        Some(stale) => {
-                            tracing::warn!(%error, %installation, "installation refresh failed; using the last good record");
-                            Ok(stale)
-                        }
-                        None => Err(error),
-                    }
-                }
-            },
         }
     }
 }

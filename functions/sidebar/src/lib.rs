@@ -314,7 +314,11 @@ impl Sidebar {
         })?;
         let session = Session::verify(token, &key, &self.clock).map_err(|reason| {
             tracing::debug!(%reason, "session refused");
-            ApiError::Unauthenticated(reason.reason_class().unwrap_or(RefusalReason::Malformed))
+            match reason.outcome() {
+                Outcome::Refused(class) => ApiError::Unauthenticated(class),
+                // A session is checked with a key in hand: no key lookup can fail here.
+                _ => ApiError::Unauthenticated(RefusalReason::Malformed),
+            }
         })?;
         let app_guid = req
             .headers()

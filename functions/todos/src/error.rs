@@ -1,11 +1,10 @@
 //! Every failure the to-do API answers: one variant per case, each with its status. The display
 //! text is the `message` the client sees.
 
-use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
-use serde_json::json;
 use zendesk_jwt::RefusalReason;
-use zendesk_jwt::lambda::http::{BodyError, json_response};
+use zendesk_jwt::lambda::http::{BodyError, TOO_LARGE_MESSAGE, message_response};
 use zendesk_jwt::lambda::metrics::Outcome;
 
 use crate::store::StoreError;
@@ -33,7 +32,7 @@ pub enum TodoError {
     #[error("Your to-do items have reached the storage limit of 300,000 bytes; delete some first")]
     StorageFull,
     /// 413: the body is larger than 16 KiB.
-    #[error("The request body must be at most 16 KiB")]
+    #[error("{}", TOO_LARGE_MESSAGE)]
     TooLarge,
     /// 415: the body is not JSON (a request without a `Content-Type` is read as JSON).
     #[error("Send the item as JSON (Content-Type: application/json)")]
@@ -85,14 +84,7 @@ impl TodoError {
 
     /// The response: `{"message": …}` with the status (and the challenge header for 401).
     pub fn into_response(self) -> Response<Body> {
-        let mut response = json_response(self.status(), &json!({ "message": self.to_string() }));
-        if let TodoError::Unauthenticated(_) = self {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer error=\"invalid_token\""),
-            );
-        }
-        response
+        message_response(self.status(), &self.to_string())
     }
 }
 
@@ -131,7 +123,7 @@ mod tests {
         let response = TodoError::Unauthenticated(RefusalReason::Expired).into_response();
         assert_eq!(response.status(), 401);
         assert_eq!(
-            response.headers()[header::WWW_AUTHENTICATE],
+            response.headers()[lambda_http::http::header::WWW_AUTHENTICATE],
             "Bearer error=\"invalid_token\""
         );
         assert!(

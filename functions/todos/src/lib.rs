@@ -191,13 +191,13 @@ impl Api {
             Some(token) => self.verifier.verify(token).await,
             None => Err(AuthError::Missing),
         };
-        result.map_err(|error| match error.reason_class() {
-            Some(class) => {
+        result.map_err(|error| match error.outcome() {
+            Outcome::Refused(class) => {
                 let reason = &error;
                 tracing::debug!(%reason, "help center token refused");
                 TodoError::Unauthenticated(class)
             }
-            None => {
+            _ => {
                 tracing::error!(%error, "help center keys are unavailable");
                 TodoError::Unavailable
             }

@@ -11,6 +11,13 @@ use serde::de::DeserializeOwned;
 /// KiB at most.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
+/// What a client is told when its body is over [`MAX_BODY_BYTES`] (413).
+pub const TOO_LARGE_MESSAGE: &str = "The request body must be at most 16 KiB";
+
+/// The challenge a bearer API's 401 carries (RFC 6750): the token is no good, whatever the
+/// precise reason.
+pub const BEARER_CHALLENGE: &str = "Bearer error=\"invalid_token\"";
+
 /// `application/x-www-form-urlencoded`, as Zendesk POSTs the sidebar page and the SDK exchange.
 pub const FORM: &str = "application/x-www-form-urlencoded";
 /// `application/json`.
@@ -79,6 +86,24 @@ pub fn bearer_token(req: &Request) -> Option<&str> {
 /// DynamoDB item's queue of writes drains, a cold secret or JWKS fetch is tried again).
 pub const RETRY_AFTER_SECONDS: u64 = 1;
 
+/// An API's answer to a request it does not serve: `{"message": message}` with the status, and
+/// with `WWW-Authenticate: Bearer error="invalid_token"` ([`BEARER_CHALLENGE`]) when it is a 401.
+/// Every API error of the functions is answered here.
+pub fn message_response(status: StatusCode, message: &str) -> Response<Body> {
+    #[derive(Serialize)]
+    struct Message<'a> {
+        message: &'a str,
+    }
+    let mut response = json_response(status, &Message { message });
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(BEARER_CHALLENGE),
+        );
+    }
+    response
+}
+
 /// A JSON answer: never cached, never sniffed as another media type, and a 503 says when to
 /// retry ([`RETRY_AFTER_SECONDS`]). Every JSON answer of the functions is built here.
 pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {
@@ -102,6 +127,28 @@ pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_is_a_json_message_and_a_401_carries_the_bearer_challenge() {
+        let response = message_response(StatusCode::UNAUTHORIZED, "Invalid \"session\"");
+        assert_eq!(response.status(), 401);
+        assert_eq!(
+            response.headers()[header::WWW_AUTHENTICATE],
+            "Bearer error=\"invalid_token\""
+        );
+        assert!(
+            matches!(response.body(), Body::Text(t) if t == r#"{"message":"Invalid \"session\""}"#)
+        );
+        let response = message_response(StatusCode::FORBIDDEN, "no");
+        assert_eq!(response.status(), 403);
+        assert!(response.headers().get(header::WWW_AUTHENTICATE).is_none());
+        assert_eq!(response.headers()[header::CONTENT_TYPE], JSON);
+    }
+
+    #[test]
+    fn the_too_large_message_names_the_limit() {
+        assert!(TOO_LARGE_MESSAGE.ends_with(&format!("{} KiB", MAX_BODY_BYTES / 1024)));
+    }
     use serde::Deserialize;
 
     fn request(content_type: Option<&str>, body: &str) -> Request {

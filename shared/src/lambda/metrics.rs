@@ -20,12 +20,12 @@
 //! Lambda reads a JSON line without a `level` as INFO, so these lines reach CloudWatch only while
 //! the function's application log level is INFO or lower (the template allows no higher).
 
-use std::fmt::Write as _;
 use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 
 pub use crate::verify::RefusalReason;
 use crate::verify::{AuthError, JwksCache};
+use serde_json::{Map, Value, json};
 
 use super::env::{ConfigError, Reader};
 
@@ -290,123 +290,87 @@ impl Metrics {
     /// The EMF line for one request at `timestamp` (milliseconds since the epoch), without the
     /// newline.
     pub fn request_line(&self, outcome: Outcome, timestamp: u64) -> String {
-        let mut line = String::with_capacity(640);
-        let limit = matches!(outcome, Outcome::LimitReached);
-        self.open(&mut line, timestamp);
-        line.push_str(r#"[["Function"]],"Metrics":["#);
-        for (i, name) in REQUEST_METRICS.iter().enumerate() {
-            if i > 0 {
-                line.push(',');
-            }
-            push_metric(&mut line, name);
-        }
+        let limit = outcome == Outcome::LimitReached;
+        let mut names = REQUEST_METRICS.to_vec();
         if limit {
-            line.push(',');
-            push_metric(&mut line, "LimitReached");
+            names.push("LimitReached");
         }
-        line.push_str("]}");
+        let mut directives = vec![self.directive(&["Function"], &names)];
         if let Outcome::Refused(_) = outcome {
-            line.push(',');
-            self.directive(&mut line);
-            line.push_str(r#"[["Function","Reason"]],"Metrics":["#);
-            push_metric(&mut line, "Refused");
-            line.push_str("]}");
+            directives.push(self.directive(&["Function", "Reason"], &["Refused"]));
         }
-        line.push_str("]},");
-        self.push_function(&mut line);
-        push_member(&mut line, "Outcome", outcome.name());
+        let mut line = self.line(timestamp, directives);
+        line.insert("Outcome".into(), outcome.name().into());
         if let Outcome::Refused(reason) = outcome {
-            push_member(&mut line, "Reason", reason.name());
+            line.insert("Reason".into(), reason.name().into());
         }
-        let count = |hit: bool| if hit { '1' } else { '0' };
         let values = [
             true,
             outcome == Outcome::Accepted,
             matches!(outcome, Outcome::Refused(_)),
             matches!(outcome, Outcome::ClientError | Outcome::LimitReached),
             outcome == Outcome::Unavailable,
+            limit,
         ];
-        for (name, hit) in REQUEST_METRICS.iter().zip(values) {
-            push_value(&mut line, name, count(hit));
+        for (name, hit) in names.iter().zip(values) {
+            line.insert((*name).into(), u8::from(hit).into());
         }
-        if limit {
-            push_value(&mut line, "LimitReached", '1');
-        }
-        line.pop(); // the last comma
-        line.push('}');
-        line
+        Value::Object(line).to_string()
     }
 
     /// The EMF line for one event at `timestamp`, without the newline.
     pub fn event_line(&self, event: Event, timestamp: u64) -> String {
-        let mut line = String::with_capacity(320);
-        self.open(&mut line, timestamp);
-        line.push_str(r#"[["Function"]],"Metrics":["#);
-        push_metric(&mut line, event.metric());
-        line.push_str("]}]},");
-        self.push_function(&mut line);
-        push_value(&mut line, event.metric(), '1');
-        line.pop();
-        line.push('}');
+        let mut line = self.line(
+            timestamp,
+            vec![self.directive(&["Function"], &[event.metric()])],
+        );
+        line.insert(event.metric().into(), 1.into());
+        Value::Object(line).to_string()
+    }
+
+    /// `{"_aws":{"Timestamp":…,"CloudWatchMetrics":[…]},"Function":…}`
+    fn line(&self, timestamp: u64, directives: Vec<Value>) -> Map<String, Value> {
+        let mut line = Map::new();
+        line.insert(
+            "_aws".into(),
+            json!({"Timestamp": timestamp, "CloudWatchMetrics": directives}),
+        );
+        line.insert("Function".into(), self.function.name().into());
         line
     }
 
-    /// `{"_aws":{"Timestamp":…,"CloudWatchMetrics":[{"Namespace":…,"Dimensions":`
-    fn open(&self, line: &mut String, timestamp: u64) {
-        line.push_str(r#"{"_aws":{"Timestamp":"#);
-        // Writing to a String cannot fail.
-        let _ = write!(line, "{timestamp}");
-        line.push_str(r#","CloudWatchMetrics":["#);
-        self.directive(line);
-    }
-
-    fn directive(&self, line: &mut String) {
-        line.push_str(r#"{"Namespace":""#);
-        // Checked by MetricsNamespace::parse: nothing to escape.
-        line.push_str(self.namespace.as_str());
-        line.push_str(r#"","Dimensions":"#);
-    }
-
-    fn push_function(&self, line: &mut String) {
-        push_member(line, "Function", self.function.name());
+    /// One metric directive: the namespace, one dimension set, and the metrics (counts).
+    fn directive(&self, dimensions: &[&str], metrics: &[&str]) -> Value {
+        let metrics: Vec<Value> = metrics
+            .iter()
+            .map(|name| json!({"Name": name, "Unit": "Count"}))
+            .collect();
+        json!({
+            "Namespace": self.namespace.as_str(),
+            "Dimensions": [dimensions],
+            "Metrics": metrics,
+        })
     }
 
     fn write(&self, mut line: String) {
         match &self.sink {
             Sink::Stdout => {
                 line.push('\n');
-                // One write of a whole line: it cannot interleave with a log line. A closed
-                // stdout has nowhere to report to.
-                let _ = std::io::stdout().lock().write_all(line.as_bytes());
+                if cfg!(debug_assertions) {
+                    // Debug builds (tests, the local server): through `print!`, which the test
+                    // harness captures, so a test run shows a function's lines only for a test
+                    // that failed.
+                    print!("{line}");
+                } else {
+                    // One write of a whole line: it cannot interleave with a log line. A closed
+                    // stdout has nowhere to report to.
+                    let _ = std::io::stdout().lock().write_all(line.as_bytes());
+                }
             }
             Sink::Capture(lines) => lines.lock().unwrap_or_else(|e| e.into_inner()).push(line),
             Sink::Discard => {}
         }
     }
-}
-
-fn push_metric(line: &mut String, name: &str) {
-    line.push_str(r#"{"Name":""#);
-    line.push_str(name);
-    line.push_str(r#"","Unit":"Count"}"#);
-}
-
-/// `"name":"value",` for a code-chosen value (nothing to escape).
-fn push_member(line: &mut String, name: &str, value: &str) {
-    line.push('"');
-    line.push_str(name);
-    line.push_str(r#"":""#);
-    line.push_str(value);
-    line.push_str(r#"","#);
-}
-
-/// `"name":digit,`
-fn push_value(line: &mut String, name: &str, digit: char) {
-    line.push('"');
-    line.push_str(name);
-    line.push_str(r#"":"#);
-    line.push(digit);
-    line.push(',');
 }
 
 impl AuthError {
@@ -435,8 +399,6 @@ impl JwksCache {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
-
-    use serde_json::{Map, Value};
 
     use super::*;
 

@@ -5,6 +5,7 @@
 //! * [`settings`]: the verification settings every function reads the same way (leeway, JWKS).
 //! * [`aws`]: the AWS SDK clients, with this bundle's timeouts and retries.
 //! * [`dynamodb`]: what the stores ask of a DynamoDB error (condition failed, unavailable).
+//! * [`cache`]: the refreshing cell every value fetched with a TTL is kept in.
 //! * [`secrets`]: where a secret lives ([`secrets::SecretLocation`]) and a TTL cache over it.
 //! * [`http`]: request bodies (size, media type, forms, JSON), bearer tokens, JSON answers.
 //! * [`cors`]: the browser origins an API answers, and its CORS headers.
@@ -13,6 +14,7 @@
 //! * [`runtime`]: the Lambda runtime loop, with events lambda_http would panic on repaired.
 
 pub mod aws;
+pub mod cache;
 pub mod cors;
 pub mod dynamodb;
 pub mod env;

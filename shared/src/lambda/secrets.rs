@@ -15,14 +15,13 @@
 //! instance may keep any value), then dropped; until a usable value is stored the function
 //! answers "unavailable". Each refusal is counted, so an alarm can call an operator.
 
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::Arc;
 
 use secrecy::SecretString;
-use tokio::sync::Mutex;
-use tokio::time::Instant;
 
 use super::aws::Aws;
+pub use super::cache::SecretTimes;
+use super::cache::{Failure, Got, RefreshingCell};
 use super::env::{ConfigError, Reader};
 use super::metrics::{Event, Metrics};
 use crate::clock::Clock;
@@ -98,75 +97,6 @@ enum Source {
     Inline(SecretString),
 }
 
-struct Cached<T> {
-    value: Arc<T>,
-    fetched_at: Instant,
-}
-
-/// How long a secret is served, and how soon a failed fetch is tried again.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SecretTimes {
-    /// A fetched value is served this long, then fetched again (`SECRET_TTL_SECONDS`).
-    pub ttl: Duration,
-    /// After a failed refresh, the last good value is served this long before the next attempt
-    /// (`SECRET_RETRY_SECONDS`).
-    pub retry: Duration,
-}
-
-/// With nothing cached, a failed fetch is tried again after this long: the function cannot work
-/// at all meanwhile, so it tries soon, but an outage does not cost a slow call per request.
-pub const COLD_RETRY: Duration = Duration::from_secs(1);
-
-/// What a request for a cached value does, given what the cache holds. The rule is this
-/// bundle's for every value fetched with a TTL (secrets here, the sidebar's installation
-/// records), so it is public.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Step {
-    /// Serve the cached value (fresh, or stale while a refresh is not due).
-    Serve,
-    /// Fetch (again); the caller holds the refresh lock.
-    Fetch,
-    /// Fail at once: nothing is cached and the last fetch failed moments ago.
-    Fail,
-}
-
-/// The cache rule, for a caller that holds the refresh lock. An inline value never expires; a
-/// fetched one is served for the TTL, then fetched again; after a failed fetch the next one
-/// waits [`SecretTimes::retry`] (serving the last good value) or [`COLD_RETRY`] (failing at once
-/// when there is none).
-pub fn step(
-    fetched_at: Option<Instant>,
-    inline: bool,
-    last_failure: Option<Instant>,
-    now: Instant,
-    times: SecretTimes,
-) -> Step {
-    let since = |at: Instant| now.saturating_duration_since(at);
-    match fetched_at {
-        Some(_) if inline => Step::Serve,
-        Some(at) if since(at) < times.ttl => Step::Serve,
-        Some(_) if last_failure.is_some_and(|at| since(at) < times.retry) => Step::Serve,
-        Some(_) => Step::Fetch,
-        None if last_failure.is_some_and(|at| since(at) < COLD_RETRY) => Step::Fail,
-        None => Step::Fetch,
-    }
-}
-
-/// Whether a refused value, first read at `refused_since`, has retired the last good value by
-/// `now`: it is kept for one TTL after the refusal, at most.
-pub fn retired(refused_since: Option<Instant>, now: Instant, times: SecretTimes) -> bool {
-    refused_since.is_some_and(|at| now.saturating_duration_since(at) >= times.ttl)
-}
-
-/// What a secret cache remembers of its failed fetches; kept under its refresh lock.
-#[derive(Clone, Copy, Debug, Default)]
-struct Failures {
-    /// When the last fetch failed, if the last fetch failed.
-    last: Option<Instant>,
-    /// When a stored value was first refused since the last usable one was read.
-    refused_since: Option<Instant>,
-}
-
 /// How one fetch of a secret ended, as an observer is told.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fetched {
@@ -181,14 +111,11 @@ pub enum Fetched {
 /// One secret, parsed, cached for a TTL.
 pub struct SecretCache<T> {
     source: Source,
-    times: SecretTimes,
-    clock: Clock,
     parse: SecretParser<T>,
     /// Told how each fetch ended (metrics count reads with it).
     observer: Option<Box<dyn Fn(Fetched) + Send + Sync>>,
-    current: RwLock<Option<Cached<T>>>,
-    /// Held for the whole of a refresh: one fetch in flight at a time. Holds what failed.
-    refresh: Mutex<Failures>,
+    /// The parsed value, by the bundle's cache rule.
+    cell: RefreshingCell<Arc<T>>,
 }
 
 impl<T> SecretCache<T> {
@@ -209,14 +136,16 @@ impl<T> SecretCache<T> {
             },
             SecretLocation::Inline(value) => Source::Inline(value.clone()),
         };
+        let cell = RefreshingCell::new(times, clock);
+        let cell = match source {
+            Source::Inline(_) => cell.never_expiring(),
+            Source::SecretsManager { .. } => cell,
+        };
         Ok(Self {
             source,
-            times,
-            clock,
             parse,
             observer: None,
-            current: RwLock::new(None),
-            refresh: Mutex::new(Failures::default()),
+            cell,
         })
     }
 
@@ -224,20 +153,6 @@ impl<T> SecretCache<T> {
     pub fn on_fetch(mut self, observer: impl Fn(Fetched) + Send + Sync + 'static) -> Self {
         self.observer = Some(Box::new(observer));
         self
-    }
-
-    fn cached(&self, last_failure: Option<Instant>) -> (Step, Option<Arc<T>>) {
-        let current = self.current.read().unwrap_or_else(|e| e.into_inner());
-        let inline = matches!(self.source, Source::Inline(_));
-        let fetched_at = current.as_ref().map(|c| c.fetched_at);
-        let step = step(
-            fetched_at,
-            inline,
-            last_failure,
-            self.clock.instant(),
-            self.times,
-        );
-        (step, current.as_ref().map(|c| c.value.clone()))
     }
 
     fn name(&self) -> String {
@@ -249,40 +164,32 @@ impl<T> SecretCache<T> {
 
     /// The parsed secret: from the cache while it is fresh, else fetched again by one caller
     /// while the others are served the last good value at once. When a refresh fails, the last
-    /// good value is returned and the failure logged.
+    /// good value is returned and the failure logged; a refused value retires it one TTL after
+    /// the first refusal ([`crate::lambda::cache`]).
     pub async fn get(&self) -> Result<Arc<T>, SecretError> {
-        if let (Step::Serve, Some(value)) = self.cached(None) {
-            return Ok(value);
-        }
-        let mut failures = match self.refresh.try_lock() {
-            Ok(guard) => guard,
-            Err(_) => match self.cached(None).1 {
-                // Another caller is refreshing: serve the last good value without waiting.
-                Some(stale) => return Ok(stale),
-                // Nothing to serve: wait for that fetch and use its result.
-                None => self.refresh.lock().await,
-            },
-        };
-        // Another caller may have refreshed (or failed) while this one waited for the lock.
-        let (step, stale) = self.cached(failures.last);
-        match (step, stale) {
-            (Step::Serve, Some(value)) => Ok(value),
-            (Step::Fail, _) => Err(SecretError::Unavailable {
+        match self.cell.get(|| self.fetch_observed()).await {
+            Got::Value(value) => Ok(value),
+            Got::Stale(value, error) => {
+                tracing::warn!(%error, "secret refresh failed; using the last good value");
+                Ok(value)
+            }
+            Got::Retired(error) => {
+                // Nothing is served from here on: every caller gets "unavailable" until a usable
+                // value is stored.
+                tracing::error!(%error, "the stored secret has been refused for a TTL; the last good value is no longer used");
+                Err(error)
+            }
+            Got::Failed(error) => Err(error),
+            Got::Cooling => Err(SecretError::Unavailable {
                 secret: self.name(),
                 reason: "the last attempt failed moments ago".into(),
             }),
-            (_, stale) => self.refresh(&mut failures, stale).await,
         }
     }
 
-    /// Fetch the secret while holding the refresh lock; on failure, keep serving `stale`.
-    async fn refresh(
-        &self,
-        failures: &mut Failures,
-        stale: Option<Arc<T>>,
-    ) -> Result<Arc<T>, SecretError> {
+    /// One fetch, its observer told how it ended.
+    async fn fetch_observed(&self) -> Result<Arc<T>, Failure<SecretError>> {
         let fetched = self.fetch().await;
-        let now = self.clock.instant();
         if let Some(observer) = &self.observer {
             observer(match &fetched {
                 Ok(_) => Fetched::Usable,
@@ -291,35 +198,9 @@ impl<T> SecretCache<T> {
             });
         }
         match fetched {
-            Ok(value) => {
-                let value = Arc::new(value);
-                *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Cached {
-                    value: value.clone(),
-                    fetched_at: now,
-                });
-                *failures = Failures::default();
-                Ok(value)
-            }
-            Err(error) => {
-                failures.last = Some(now);
-                if let SecretError::Invalid { .. } = error {
-                    failures.refused_since.get_or_insert(now);
-                }
-                match stale {
-                    Some(_) if retired(failures.refused_since, now, self.times) => {
-                        // Nothing is served from here on: every caller gets "unavailable" until
-                        // a usable value is stored.
-                        *self.current.write().unwrap_or_else(|e| e.into_inner()) = None;
-                        tracing::error!(%error, "the stored secret has been refused for a TTL; the last good value is no longer used");
-                        Err(error)
-                    }
-                    Some(value) => {
-                        tracing::warn!(%error, "secret refresh failed; using the last good value");
-                        Ok(value)
-                    }
-                    None => Err(error),
-                }
-            }
+            Ok(value) => Ok(Arc::new(value)),
+            Err(error @ SecretError::Unavailable { .. }) => Err(Failure::Unavailable(error)),
+            Err(error @ SecretError::Invalid { .. }) => Err(Failure::Refused(error)),
         }
     }
 
@@ -368,6 +249,8 @@ impl<T> SecretCache<T> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use secrecy::ExposeSecret;
 
@@ -440,89 +323,6 @@ mod tests {
         let error = SecretLocation::from_env(&Reader::new(&none), "ID", "VALUE").unwrap_err();
         assert_eq!(error.name, "ID");
         assert!(error.problem.contains("VALUE"));
-    }
-
-    #[test]
-    fn a_fetched_value_is_served_for_its_ttl_then_fetched_again() {
-        let t0 = Instant::now();
-        let times = times(300, 30);
-        assert_eq!(step(None, false, None, t0, times), Step::Fetch);
-        assert_eq!(
-            step(Some(t0), false, None, t0 + Duration::from_secs(299), times),
-            Step::Serve
-        );
-        assert_eq!(
-            step(Some(t0), false, None, t0 + times.ttl, times),
-            Step::Fetch
-        );
-        assert_eq!(
-            step(
-                Some(t0),
-                true,
-                None,
-                t0 + Duration::from_secs(10_000),
-                times
-            ),
-            Step::Serve,
-            "an inline value never expires"
-        );
-    }
-
-    #[test]
-    fn after_a_failed_refresh_the_last_good_value_is_served_until_the_retry_interval_passes() {
-        let t0 = Instant::now();
-        let times = times(300, 30);
-        let failed_at = t0 + Duration::from_secs(400);
-        assert_eq!(
-            step(
-                Some(t0),
-                false,
-                Some(failed_at),
-                failed_at + Duration::from_secs(29),
-                times
-            ),
-            Step::Serve,
-            "no second attempt within the retry interval"
-        );
-        assert_eq!(
-            step(
-                Some(t0),
-                false,
-                Some(failed_at),
-                failed_at + times.retry,
-                times
-            ),
-            Step::Fetch
-        );
-    }
-
-    #[test]
-    fn a_refused_value_retires_the_last_good_one_a_ttl_after_the_first_refusal() {
-        let t0 = Instant::now();
-        let times = times(300, 30);
-        assert!(!retired(None, t0 + Duration::from_secs(10_000), times));
-        assert!(!retired(Some(t0), t0 + Duration::from_secs(299), times));
-        assert!(retired(Some(t0), t0 + times.ttl, times));
-    }
-
-    #[test]
-    fn with_nothing_cached_a_failure_is_not_retried_for_a_second() {
-        let t0 = Instant::now();
-        let times = times(300, 30);
-        assert_eq!(
-            step(
-                None,
-                false,
-                Some(t0),
-                t0 + Duration::from_millis(900),
-                times
-            ),
-            Step::Fail
-        );
-        assert_eq!(
-            step(None, false, Some(t0), t0 + COLD_RETRY, times),
-            Step::Fetch
-        );
     }
 
     #[tokio::test]
