@@ -315,6 +315,22 @@ fn messaging_user_token(req: &Request) -> Result<Option<String>, ExchangeError> 
     }
 }
 
+impl zendesk_jwt::lambda::runtime::Function for SdkExchange {
+    type Config = ExchangeConfig;
+
+    fn config() -> Result<ExchangeConfig, ConfigError> {
+        ExchangeConfig::from_env()
+    }
+
+    fn build(config: &ExchangeConfig, aws: &Aws) -> Result<Self, ConfigError> {
+        Self::new(config, aws)
+    }
+
+    fn handle(&self, req: Request) -> impl Future<Output = Response<Body>> + Send {
+        SdkExchange::handle(self, req)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,18 +14,139 @@
 //! encodeURIComponent(app_guid)`; the data is always the session's installation's, and the
 //! installation must still be enabled (table mode; the record is cached briefly).
 
-use lambda_http::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use std::sync::Arc;
+use std::time::Duration;
+
+use lambda_http::http::{HeaderName, Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use serde_json::Value;
-use zendesk_jwt::RefusalReason;
-use zendesk_jwt::lambda::http::{BodyError, TOO_LARGE_MESSAGE, message_response};
+use serde_json::{Value, json};
+use zendesk_jwt::clock::Clock;
+use zendesk_jwt::lambda::http::{bearer_token, json_response};
 use zendesk_jwt::lambda::metrics::Outcome;
+use zendesk_jwt::lambda::secrets::SecretCache;
+use zendesk_jwt::verify::encode_uri_component;
+use zendesk_jwt::{RefusalReason, Session, SessionKey};
 
-use crate::store::{MAX_NOTE_CHARS, MAX_NOTE_VERSION, TicketId};
+use crate::error::ApiError;
+use crate::installations::{Admission, InstallationGate};
+use crate::store::{self, MAX_NOTE_CHARS, MAX_NOTE_VERSION, SaveError, SidebarStore, TicketId};
 
 /// The header the page sends its `app_guid` in, as `encodeURIComponent` writes it.
 pub const APP_GUID_HEADER: HeaderName = HeaderName::from_static("x-app-guid");
+
+/// The API: the sessions it takes and the data behind them.
+pub struct Api {
+    pub(crate) clock: Clock,
+    pub(crate) key: SecretCache<SessionKey>,
+    pub(crate) ttl: Duration,
+    pub(crate) store: Arc<SidebarStore>,
+}
+
+impl Api {
+    /// Answer one API request (the path after `/sidebar/api/` is `rest`), admitting the
+    /// session's installation through `gate`.
+    pub async fn respond(
+        &self,
+        req: &Request,
+        rest: &str,
+        gate: &InstallationGate,
+    ) -> Result<Response<Body>, ApiError> {
+        let route = route(req.method(), rest)?;
+        let session = self.authenticate(req).await?;
+        let api = self;
+        let installation = &session.installation;
+        let admitted = match route {
+            // The settings are the installation's record: read it fresh, which is also the check.
+            ApiRoute::Settings => gate.admit_fresh(installation).await,
+            _ => gate.admit(installation).await,
+        };
+        let record = match admitted {
+            Ok(Admission::Enabled(record)) => record,
+            Ok(Admission::NotEnabled) => {
+                tracing::info!(%installation, "API call of an installation that is not enabled");
+                return Err(ApiError::NotEnabled);
+            }
+            Err(error) => {
+                tracing::error!(%error, "the installation's record is unavailable");
+                return Err(ApiError::Unavailable);
+            }
+        };
+        let store_unavailable = |error: store::Unavailable| {
+            tracing::error!(%error, "the sidebar table is unavailable");
+            ApiError::Unavailable
+        };
+        let answer = match route {
+            ApiRoute::Settings => json!({
+                "installation": {
+                    "subdomain": installation.subdomain(),
+                    "installation_id": installation.installation_id(),
+                    "name": record.as_ref().map(|r| r.name.as_str()).unwrap_or(""),
+                },
+                "settings": record.as_ref().map(|r| r.settings.clone()).unwrap_or_default(),
+            }),
+            ApiRoute::GetNote(ticket) => json!(
+                api.store
+                    .note(installation, ticket)
+                    .await
+                    .map_err(store_unavailable)?
+            ),
+            ApiRoute::PutNote(ticket) => {
+                let update = note_update(req)?;
+                let saved = api
+                    .store
+                    .save_note(
+                        installation,
+                        ticket,
+                        &update.note,
+                        update.version,
+                        session.user.as_deref(),
+                    )
+                    .await;
+                match saved {
+                    Ok(note) => json!(note),
+                    Err(SaveError::Conflict(_)) => return Err(ApiError::Conflict),
+                    Err(SaveError::LimitReached(max)) => {
+                        tracing::info!(%installation, max, "a new note refused: the installation has as many as it may keep");
+                        return Err(ApiError::NoteLimitReached(max));
+                    }
+                    Err(SaveError::Unavailable(error)) => return Err(store_unavailable(error)),
+                }
+            }
+        };
+        Ok(json_response(StatusCode::OK, &answer))
+    }
+
+    /// The session a request presents, with the page's `app_guid` it was made for.
+    async fn authenticate(&self, req: &Request) -> Result<Session, ApiError> {
+        let Some(token) = bearer_token(req) else {
+            tracing::debug!("API call without a session");
+            return Err(ApiError::Unauthenticated(RefusalReason::Missing));
+        };
+        let key = self.key.get().await.map_err(|error| {
+            tracing::error!(%error, "the session key is unavailable");
+            ApiError::Unavailable
+        })?;
+        let session = Session::verify(token, &key, &self.clock).map_err(|reason| {
+            tracing::debug!(%reason, "session refused");
+            match reason.outcome() {
+                Outcome::Refused(class) => ApiError::Unauthenticated(class),
+                // A session is checked with a key in hand: no key lookup can fail here.
+                _ => ApiError::Unauthenticated(RefusalReason::Malformed),
+            }
+        })?;
+        let app_guid = req
+            .headers()
+            .get(APP_GUID_HEADER)
+            .and_then(|v| v.to_str().ok());
+        if app_guid != Some(encode_uri_component(&session.app_guid).as_str()) {
+            tracing::debug!(installation = %session.installation, "session presented without its app_guid");
+            // The session is for another app frame: as a token for someone else.
+            return Err(ApiError::Unauthenticated(RefusalReason::WrongAudience));
+        }
+        Ok(session)
+    }
+}
 
 /// Where a request to the API goes.
 #[derive(Debug, PartialEq, Eq)]
@@ -108,100 +229,6 @@ pub fn note_update(req: &Request) -> Result<NoteUpdate, ApiError> {
     Ok(NoteUpdate { note, version })
 }
 
-/// An expected failure of the API. The display text is the `message` the page sees.
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ApiError {
-    /// 401 with `WWW-Authenticate: Bearer error="invalid_token"`: no session, or one that is
-    /// expired, forged, or for another `app_guid` (the reason is logged at debug level).
-    #[error("Invalid or expired session; reopen the app")]
-    Unauthenticated(RefusalReason),
-    /// 403: the session's installation is not enabled (any more).
-    #[error("This app is not enabled for this Zendesk account")]
-    NotEnabled,
-    /// 400: the body is not what the route takes.
-    #[error("{0}")]
-    BadRequest(&'static str),
-    /// 404: no such route, or the API is off (no session key configured).
-    #[error("{0}")]
-    NotFound(&'static str),
-    /// 405, with the methods the route allows.
-    #[error("Method not allowed")]
-    MethodNotAllowed(&'static str),
-    /// 409: the note was saved by someone else since the version the request names.
-    #[error("Someone else saved this note since you read it; read it again, then save")]
-    Conflict,
-    /// 409: a new note, and the installation keeps as many notes as it may (nothing written).
-    #[error(
-        "This Zendesk account already has {0} notes, the most this app keeps; ask the app's provider to remove old ones"
-    )]
-    NoteLimitReached(u64),
-    /// 413: the body is over 16 KiB.
-    #[error("{}", TOO_LARGE_MESSAGE)]
-    TooLarge,
-    /// 415: the body is not JSON.
-    #[error("Send JSON (Content-Type: application/json)")]
-    UnsupportedMediaType,
-    /// 503: the session key or the table cannot be reached (the cause is logged).
-    #[error("The app's data is temporarily unavailable; try again shortly")]
-    Unavailable,
-}
-
-impl ApiError {
-    /// How the request counts in the metrics.
-    pub fn outcome(&self) -> Outcome {
-        match self {
-            ApiError::Unauthenticated(reason) => Outcome::Refused(*reason),
-            ApiError::Unavailable => Outcome::Unavailable,
-            ApiError::NoteLimitReached(_) => Outcome::LimitReached,
-            ApiError::NotEnabled
-            | ApiError::BadRequest(_)
-            | ApiError::NotFound(_)
-            | ApiError::MethodNotAllowed(_)
-            | ApiError::Conflict
-            | ApiError::TooLarge
-            | ApiError::UnsupportedMediaType => Outcome::ClientError,
-        }
-    }
-
-    /// The HTTP status.
-    pub fn status(&self) -> StatusCode {
-        match self {
-            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            ApiError::NotEnabled => StatusCode::FORBIDDEN,
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict | ApiError::NoteLimitReached(_) => StatusCode::CONFLICT,
-            ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        }
-    }
-
-    /// `{"message": …}` with the status, the challenge header of a 401 and the `Allow` of a 405.
-    pub fn into_response(self) -> Response<Body> {
-        let mut response = message_response(self.status(), &self.to_string());
-        if let ApiError::MethodNotAllowed(allow) = self {
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static(allow));
-        }
-        response
-    }
-}
-
-impl From<BodyError> for ApiError {
-    fn from(error: BodyError) -> Self {
-        match error {
-            BodyError::WrongMediaType => ApiError::UnsupportedMediaType,
-            BodyError::TooLarge => ApiError::TooLarge,
-            BodyError::Malformed => {
-                ApiError::BadRequest("Send a JSON object like {\"note\": \"…\", \"version\": 0}")
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,10 +271,10 @@ mod tests {
             assert_eq!(error.status().as_u16(), status, "{method} {rest}");
         }
         let response = ApiError::MethodNotAllowed("GET").into_response();
-        assert_eq!(response.headers()[header::ALLOW], "GET");
+        assert_eq!(response.headers()[lambda_http::http::header::ALLOW], "GET");
         let response = ApiError::Unauthenticated(RefusalReason::Expired).into_response();
         assert_eq!(
-            response.headers()[header::WWW_AUTHENTICATE],
+            response.headers()[lambda_http::http::header::WWW_AUTHENTICATE],
             "Bearer error=\"invalid_token\""
         );
     }

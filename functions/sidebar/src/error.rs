@@ -1,9 +1,9 @@
 //! Every answer of the sidebar function other than the start page: one variant per case, each
 //! with its status and the text of the error page the agent sees.
 
-use lambda_http::http::StatusCode;
+use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
-use zendesk_jwt::lambda::http::{BodyError, TOO_LARGE_MESSAGE};
+use zendesk_jwt::lambda::http::{BodyError, TOO_LARGE_MESSAGE, message_response};
 use zendesk_jwt::lambda::metrics::Outcome;
 use zendesk_jwt::{AuthError, RefusalReason, ZafInstallation};
 
@@ -149,6 +149,100 @@ impl From<AuthError> for SidebarError {
             Outcome::Refused(reason) => SidebarError::NotSignedIn(reason),
             // The app's key is a PEM given to the verifier: no key lookup can fail here.
             _ => SidebarError::KeyUnavailable,
+        }
+    }
+}
+
+/// An expected failure of the API. The display text is the `message` the page sees.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// 401 with `WWW-Authenticate: Bearer error="invalid_token"`: no session, or one that is
+    /// expired, forged, or for another `app_guid` (the reason is logged at debug level).
+    #[error("Invalid or expired session; reopen the app")]
+    Unauthenticated(RefusalReason),
+    /// 403: the session's installation is not enabled (any more).
+    #[error("This app is not enabled for this Zendesk account")]
+    NotEnabled,
+    /// 400: the body is not what the route takes.
+    #[error("{0}")]
+    BadRequest(&'static str),
+    /// 404: no such route, or the API is off (no session key configured).
+    #[error("{0}")]
+    NotFound(&'static str),
+    /// 405, with the methods the route allows.
+    #[error("Method not allowed")]
+    MethodNotAllowed(&'static str),
+    /// 409: the note was saved by someone else since the version the request names.
+    #[error("Someone else saved this note since you read it; read it again, then save")]
+    Conflict,
+    /// 409: a new note, and the installation keeps as many notes as it may (nothing written).
+    #[error(
+        "This Zendesk account already has {0} notes, the most this app keeps; ask the app's provider to remove old ones"
+    )]
+    NoteLimitReached(u64),
+    /// 413: the body is over 16 KiB.
+    #[error("{}", TOO_LARGE_MESSAGE)]
+    TooLarge,
+    /// 415: the body is not JSON.
+    #[error("Send JSON (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    /// 503: the session key or the table cannot be reached (the cause is logged).
+    #[error("The app's data is temporarily unavailable; try again shortly")]
+    Unavailable,
+}
+
+impl ApiError {
+    /// How the request counts in the metrics.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            ApiError::Unauthenticated(reason) => Outcome::Refused(*reason),
+            ApiError::Unavailable => Outcome::Unavailable,
+            ApiError::NoteLimitReached(_) => Outcome::LimitReached,
+            ApiError::NotEnabled
+            | ApiError::BadRequest(_)
+            | ApiError::NotFound(_)
+            | ApiError::MethodNotAllowed(_)
+            | ApiError::Conflict
+            | ApiError::TooLarge
+            | ApiError::UnsupportedMediaType => Outcome::ClientError,
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            ApiError::NotEnabled => StatusCode::FORBIDDEN,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict | ApiError::NoteLimitReached(_) => StatusCode::CONFLICT,
+            ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// `{"message": …}` with the status, the challenge header of a 401 and the `Allow` of a 405.
+    pub fn into_response(self) -> Response<Body> {
+        let mut response = message_response(self.status(), &self.to_string());
+        if let ApiError::MethodNotAllowed(allow) = self {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        response
+    }
+}
+
+impl From<BodyError> for ApiError {
+    fn from(error: BodyError) -> Self {
+        match error {
+            BodyError::WrongMediaType => ApiError::UnsupportedMediaType,
+            BodyError::TooLarge => ApiError::TooLarge,
+            BodyError::Malformed => {
+                ApiError::BadRequest("Send a JSON object like {\"note\": \"…\", \"version\": 0}")
+            }
         }
     }
 }

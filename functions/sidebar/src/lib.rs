@@ -23,31 +23,27 @@ pub mod pages;
 pub mod store;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use lambda_http::http::{Method, StatusCode};
+use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use serde_json::json;
 use zendesk_jwt::clock::Clock;
 use zendesk_jwt::lambda::aws::Aws;
 use zendesk_jwt::lambda::env::ConfigError;
-use zendesk_jwt::lambda::http::{bearer_token, json_response, read_form};
+use zendesk_jwt::lambda::http::read_form;
 use zendesk_jwt::lambda::metrics::{Function, Metrics, Outcome};
 use zendesk_jwt::lambda::secrets::{SecretCache, SecretTimes};
-use zendesk_jwt::verify::{MAX_APP_GUID_BYTES, encode_uri_component};
-use zendesk_jwt::{
-    DecodingKey, RefusalReason, Session, SessionKey, ZafVerifier, parse_rsa_public_key_pem,
-};
+use zendesk_jwt::verify::MAX_APP_GUID_BYTES;
+use zendesk_jwt::{DecodingKey, Session, SessionKey, ZafVerifier, parse_rsa_public_key_pem};
 
-pub use api::{APP_GUID_HEADER, ApiError};
+pub use api::APP_GUID_HEADER;
 pub use config::{Installations, SessionConfig, SidebarConfig};
-pub use error::SidebarError;
+pub use error::{ApiError, SidebarError};
 pub use pages::ZAF_SDK_URL;
 
-use api::ApiRoute;
+use api::Api;
 use installations::{Admission, InstallationGate};
-use store::{SaveError, SidebarStore};
+use store::SidebarStore;
 
 /// The sidebar handler and what it keeps between invocations.
 pub struct Sidebar {
@@ -58,13 +54,6 @@ pub struct Sidebar {
     /// The app's API and the sessions it takes; `None` when no session key is configured.
     api: Option<Api>,
     metrics: Metrics,
-}
-
-/// Sessions and the data behind them.
-struct Api {
-    key: SecretCache<SessionKey>,
-    ttl: Duration,
-    store: Arc<SidebarStore>,
 }
 
 /// The form Zendesk POSTs.
@@ -116,6 +105,7 @@ impl Sidebar {
         };
         let api = match (&config.sessions, &store) {
             (Some(sessions), Some(store)) => Some(Api {
+                clock: config.clock.clone(),
                 key: SecretCache::new(
                     &sessions.key,
                     aws,
@@ -179,6 +169,13 @@ impl Sidebar {
         response
     }
 
+    async fn api(&self, req: &Request, rest: &str) -> Result<Response<Body>, ApiError> {
+        match &self.api {
+            Some(api) => api.respond(req, rest, &self.gate).await,
+            None => Err(ApiError::NotFound("Not found")),
+        }
+    }
+
     async fn start(&self, req: &Request) -> Result<Response<Body>, SidebarError> {
         if req.method() != Method::POST {
             return Err(SidebarError::MethodNotAllowed);
@@ -233,105 +230,24 @@ impl Sidebar {
         };
         Ok(pages::start_page(&origin, &app_guid, session.as_deref()))
     }
+}
 
-    async fn api(&self, req: &Request, rest: &str) -> Result<Response<Body>, ApiError> {
-        let Some(api) = &self.api else {
-            return Err(ApiError::NotFound("Not found"));
-        };
-        let route = api::route(req.method(), rest)?;
-        let session = self.authenticate(api, req).await?;
-        let installation = &session.installation;
-        let admitted = match route {
-            // The settings are the installation's record: read it fresh, which is also the check.
-            ApiRoute::Settings => self.gate.admit_fresh(installation).await,
-            _ => self.gate.admit(installation).await,
-        };
-        let record = match admitted {
-            Ok(Admission::Enabled(record)) => record,
-            Ok(Admission::NotEnabled) => {
-                tracing::info!(%installation, "API call of an installation that is not enabled");
-                return Err(ApiError::NotEnabled);
-            }
-            Err(error) => {
-                tracing::error!(%error, "the installation's record is unavailable");
-                return Err(ApiError::Unavailable);
-            }
-        };
-        let store_unavailable = |error: store::Unavailable| {
-            tracing::error!(%error, "the sidebar table is unavailable");
-            ApiError::Unavailable
-        };
-        let answer = match route {
-            ApiRoute::Settings => json!({
-                "installation": {
-                    "subdomain": installation.subdomain(),
-                    "installation_id": installation.installation_id(),
-                    "name": record.as_ref().map(|r| r.name.as_str()).unwrap_or(""),
-                },
-                "settings": record.as_ref().map(|r| r.settings.clone()).unwrap_or_default(),
-            }),
-            ApiRoute::GetNote(ticket) => json!(
-                api.store
-                    .note(installation, ticket)
-                    .await
-                    .map_err(store_unavailable)?
-            ),
-            ApiRoute::PutNote(ticket) => {
-                let update = api::note_update(req)?;
-                let saved = api
-                    .store
-                    .save_note(
-                        installation,
-                        ticket,
-                        &update.note,
-                        update.version,
-                        session.user.as_deref(),
-                    )
-                    .await;
-                match saved {
-                    Ok(note) => json!(note),
-                    Err(SaveError::Conflict(_)) => return Err(ApiError::Conflict),
-                    Err(SaveError::LimitReached(max)) => {
-                        tracing::info!(%installation, max, "a new note refused: the installation has as many as it may keep");
-                        return Err(ApiError::NoteLimitReached(max));
-                    }
-                    Err(SaveError::Unavailable(error)) => return Err(store_unavailable(error)),
-                }
-            }
-        };
-        Ok(json_response(StatusCode::OK, &answer))
+impl zendesk_jwt::lambda::runtime::Function for Sidebar {
+    type Config = SidebarConfig;
+
+    fn config() -> Result<SidebarConfig, ConfigError> {
+        SidebarConfig::from_env()
     }
 
-    /// The session a request presents, with the page's `app_guid` it was made for.
-    async fn authenticate(&self, api: &Api, req: &Request) -> Result<Session, ApiError> {
-        let Some(token) = bearer_token(req) else {
-            tracing::debug!("API call without a session");
-            return Err(ApiError::Unauthenticated(RefusalReason::Missing));
-        };
-        let key = api.key.get().await.map_err(|error| {
-            tracing::error!(%error, "the session key is unavailable");
-            ApiError::Unavailable
-        })?;
-        let session = Session::verify(token, &key, &self.clock).map_err(|reason| {
-            tracing::debug!(%reason, "session refused");
-            match reason.outcome() {
-                Outcome::Refused(class) => ApiError::Unauthenticated(class),
-                // A session is checked with a key in hand: no key lookup can fail here.
-                _ => ApiError::Unauthenticated(RefusalReason::Malformed),
-            }
-        })?;
-        let app_guid = req
-            .headers()
-            .get(APP_GUID_HEADER)
-            .and_then(|v| v.to_str().ok());
-        if app_guid != Some(encode_uri_component(&session.app_guid).as_str()) {
-            tracing::debug!(installation = %session.installation, "session presented without its app_guid");
-            // The session is for another app frame: as a token for someone else.
-            return Err(ApiError::Unauthenticated(RefusalReason::WrongAudience));
-        }
-        Ok(session)
+    fn build(config: &SidebarConfig, aws: &Aws) -> Result<Self, ConfigError> {
+        Self::new(config, aws)
+    }
+
+    fn handle(&self, req: Request) -> impl Future<Output = Response<Body>> + Send {
+        Sidebar::handle(self, req)
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;

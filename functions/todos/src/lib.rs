@@ -245,6 +245,22 @@ fn idempotency_key(req: &Request) -> Result<Option<IdempotencyKey>, TodoError> {
         ))
 }
 
+impl zendesk_jwt::lambda::runtime::Function for Todos {
+    type Config = TodosConfig;
+
+    fn config() -> Result<TodosConfig, ConfigError> {
+        TodosConfig::from_env()
+    }
+
+    fn build(config: &TodosConfig, aws: &Aws) -> Result<Self, ConfigError> {
+        Self::new(config, aws)
+    }
+
+    fn handle(&self, req: Request) -> impl Future<Output = Response<Body>> + Send {
+        Todos::handle(self, req)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

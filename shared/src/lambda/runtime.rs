@@ -30,6 +30,35 @@ use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use super::aws::Aws;
+use super::env::ConfigError;
+
+/// One of the bundle's Lambda functions, as [`serve`] starts it.
+pub trait Function: Sized {
+    /// Its configuration, read from the environment once per execution environment.
+    type Config;
+
+    /// Read the configuration from the process environment; the error names the variable.
+    fn config() -> Result<Self::Config, ConfigError>;
+
+    /// The function, ready to answer requests: its clients, caches and metrics.
+    fn build(config: &Self::Config, aws: &Aws) -> Result<Self, ConfigError>;
+
+    /// Answer one request and count it. Every expected failure is a response.
+    fn handle(&self, req: Request) -> impl Future<Output = Response<Body>> + Send;
+}
+
+/// The whole of a function's `main`: logging, its configuration, the AWS clients, the function
+/// built once, then [`run`] with it until the execution environment ends.
+pub async fn serve<F: Function + Sync>() -> Result<(), Error> {
+    super::logging::init();
+    let function = F::build(&F::config()?, &Aws::from_env())?;
+    run(lambda_http::service_fn(|req| async {
+        Ok::<_, Error>(function.handle(req).await)
+    }))
+    .await
+}
+
 /// Serve `handler` on the Lambda Runtime API, as `lambda_http::run` does, with every event
 /// repaired by [`make_safe`] before it becomes a request (one with a header HTTP cannot carry
 /// answered 400 without the handler), and every request's log lines carrying its ids
@@ -90,11 +119,9 @@ impl HeaderNotHttp {
     /// The answer: 400 `{"message"}` naming the first header at fault.
     pub fn response(&self) -> Response<Body> {
         let first = self.names.first().map(String::as_str).unwrap_or("a");
-        super::http::json_response(
+        super::http::message_response(
             StatusCode::BAD_REQUEST,
-            &serde_json::json!({
-                "message": format!("The request's {first} header holds characters HTTP does not allow")
-            }),
+            &format!("The request's {first} header holds characters HTTP does not allow"),
         )
     }
 
