@@ -100,6 +100,16 @@ impl From<BodyError> for ExchangeError {
     }
 }
 
+impl zendesk_jwt::lambda::metrics::Answer for ExchangeError {
+    fn outcome(&self) -> Outcome {
+        ExchangeError::outcome(self)
+    }
+
+    fn into_response(self) -> Response<Body> {
+        ExchangeError::into_response(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,7 +36,7 @@ use zendesk_jwt::lambda::aws::Aws;
 use zendesk_jwt::lambda::cors::{self, Api, Cors, CorsRules};
 use zendesk_jwt::lambda::env::ConfigError;
 use zendesk_jwt::lambda::http::{bearer_token, json_response, media_type, read_form};
-use zendesk_jwt::lambda::metrics::{Function, Metrics, Outcome};
+use zendesk_jwt::lambda::metrics::{Function, Metrics, answer};
 use zendesk_jwt::lambda::secrets::SecretCache;
 use zendesk_jwt::{JwksCache, JwksVerifier, RefusalReason, TokenRules};
 
@@ -55,16 +55,17 @@ pub struct SdkExchange {
     exchange: Api,
     /// The same behind the messaging route's CORS policy.
     messaging: Cors,
+    /// Where each request is counted, once, on the way out.
+    metrics: Metrics,
 }
 
-/// The exchange itself: resolving, signing, and counting each request it answers.
+/// The exchange itself: resolving and signing.
 struct Exchange {
     resolver: UserResolver,
     sdk_issuer: SecretCache<SdkTokenIssuer>,
     /// `None` when no messaging signing key is configured.
     messaging_issuer: Option<SecretCache<MessagingTokenIssuer>>,
     messaging_lifetime: Duration,
-    metrics: Metrics,
     clock: Clock,
 }
 
@@ -165,7 +166,6 @@ impl SdkExchange {
             messaging_issuer,
             messaging_lifetime: config.messaging.token_lifetime,
             resolver,
-            metrics: metrics.clone(),
             clock: config.clock.clone(),
         });
         // One handler for both routes: the route is read from each request, so the bootstrap
@@ -186,40 +186,36 @@ impl SdkExchange {
                 &config.messaging.allowed_origins,
                 rules,
                 api.clone(),
-                metrics,
                 || ExchangeError::OriginNotAllowed.into_response(),
             ),
             exchange: api,
+            metrics,
         })
     }
 
     /// Answer one request, CORS included on the messaging route, and count it. Every expected
     /// failure is a response; this never fails.
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        match Route::of(req.uri().path()) {
+        let response = match Route::of(req.uri().path()) {
             Route::Messaging => self.messaging.call(req).await,
             Route::Sdk => match self.exchange.clone().oneshot(req).await {
                 Ok(response) => response,
                 Err(never) => match never {},
             },
-        }
+        };
+        self.metrics.count(response)
     }
 }
 
 impl Exchange {
-    /// Answer one request on its route, and count it.
+    /// Answer one request on its route.
     async fn handle(&self, req: Request) -> Response<Body> {
         let route = Route::of(req.uri().path());
-        match self.exchange(route, &req).await {
-            Ok(jwt) => {
-                self.metrics.request(Outcome::Accepted);
-                json_response(StatusCode::OK, &json!({ "jwt": jwt }))
-            }
-            Err(error) => {
-                self.metrics.request(error.outcome());
-                error.into_response()
-            }
-        }
+        answer(
+            self.exchange(route, &req)
+                .await
+                .map(|jwt| json_response(StatusCode::OK, &json!({ "jwt": jwt }))),
+        )
     }
 
     /// Down once (method, body, resolve, sign) and back once.

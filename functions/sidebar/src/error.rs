@@ -247,6 +247,26 @@ impl From<BodyError> for ApiError {
     }
 }
 
+impl zendesk_jwt::lambda::metrics::Answer for ApiError {
+    fn outcome(&self) -> Outcome {
+        ApiError::outcome(self)
+    }
+
+    fn into_response(self) -> Response<Body> {
+        ApiError::into_response(self)
+    }
+}
+
+impl zendesk_jwt::lambda::metrics::Answer for SidebarError {
+    fn outcome(&self) -> Outcome {
+        SidebarError::outcome(self)
+    }
+
+    fn into_response(self) -> Response<Body> {
+        SidebarError::into_response(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

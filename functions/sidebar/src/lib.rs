@@ -31,7 +31,7 @@ use zendesk_jwt::clock::Clock;
 use zendesk_jwt::lambda::aws::Aws;
 use zendesk_jwt::lambda::env::ConfigError;
 use zendesk_jwt::lambda::http::read_form;
-use zendesk_jwt::lambda::metrics::{Function, Metrics, Outcome};
+use zendesk_jwt::lambda::metrics::{Function, Metrics, answer};
 use zendesk_jwt::lambda::secrets::{SecretCache, SecretTimes};
 use zendesk_jwt::verify::MAX_APP_GUID_BYTES;
 use zendesk_jwt::{DecodingKey, Session, SessionKey, ZafVerifier, parse_rsa_public_key_pem};
@@ -154,19 +154,11 @@ impl Sidebar {
     /// Answer one request, and count it. Every expected failure is a response; this never
     /// fails.
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        // Each request is counted once, by its outcome.
-        let (outcome, response) = match api::api_path(req.uri().path()) {
-            Some(rest) => match self.api(&req, rest).await {
-                Ok(response) => (Outcome::Accepted, response),
-                Err(error) => (error.outcome(), error.into_response()),
-            },
-            None => match self.start(&req).await {
-                Ok(response) => (Outcome::Accepted, response),
-                Err(error) => (error.outcome(), error.into_response()),
-            },
+        let response = match api::api_path(req.uri().path()) {
+            Some(rest) => answer(self.api(&req, rest).await),
+            None => answer(self.start(&req).await),
         };
-        self.metrics.request(outcome);
-        response
+        self.metrics.count(response)
     }
 
     async fn api(&self, req: &Request, rest: &str) -> Result<Response<Body>, ApiError> {

@@ -114,6 +114,16 @@ impl From<StoreError> for TodoError {
     }
 }
 
+impl zendesk_jwt::lambda::metrics::Answer for TodoError {
+    fn outcome(&self) -> Outcome {
+        TodoError::outcome(self)
+    }
+
+    fn into_response(self) -> Response<Body> {
+        TodoError::into_response(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,7 +24,7 @@ use zendesk_jwt::lambda::aws::Aws;
 use zendesk_jwt::lambda::cors::{self, Cors, CorsRules};
 use zendesk_jwt::lambda::env::ConfigError;
 use zendesk_jwt::lambda::http::{bearer_token, json_response, read_json_object};
-use zendesk_jwt::lambda::metrics::{Function, Metrics, Outcome};
+use zendesk_jwt::lambda::metrics::{Function, Metrics, Outcome, answer};
 use zendesk_jwt::{
     AuthError, HelpCenterUser, HelpCenterVerifier, JwksCache, JwksVerifier, TokenRules,
 };
@@ -46,14 +46,15 @@ pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-
 /// The to-do API behind its CORS policy, and what it keeps between invocations.
 pub struct Todos {
     cors: Cors,
+    /// Where each request is counted, once, on the way out.
+    metrics: Metrics,
 }
 
-/// The API itself: verification, storage, and counting each request it answers.
+/// The API itself: verification and storage.
 struct Api {
     subdomain: String,
     verifier: HelpCenterVerifier,
     store: TodoStore,
-    metrics: Metrics,
 }
 
 /// A successful answer: the caller's list after the call.
@@ -113,7 +114,6 @@ impl Todos {
                 config.clock.clone(),
             )
             .counting_in(metrics.clone()),
-            metrics: metrics.clone(),
         });
         let service = cors::api(move |req: Request| {
             let api = api.clone();
@@ -126,38 +126,30 @@ impl Todos {
             expose_headers: vec![header::WWW_AUTHENTICATE, IDEMPOTENT_REPLAYED],
         };
         Ok(Self {
-            cors: Cors::new(&config.allowed_origins, rules, service, metrics, || {
+            cors: Cors::new(&config.allowed_origins, rules, service, || {
                 TodoError::OriginNotAllowed.into_response()
             }),
+            metrics,
         })
     }
 
     /// Answer one request, CORS included, and count it. Every expected failure is a response.
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        self.cors.call(req).await
+        self.metrics.count(self.cors.call(req).await)
     }
 }
 
 impl Api {
     async fn handle(&self, req: Request) -> Response<Body> {
-        let result = self.respond(&req).await;
-        self.metrics.request(match &result {
-            Ok(_) => Outcome::Accepted,
-            Err(error) => error.outcome(),
-        });
-        match result {
-            Ok(answer) => {
-                let mut response =
-                    json_response(answer.status, &json!({ "todo_items": answer.items }));
-                if answer.replayed {
-                    response
-                        .headers_mut()
-                        .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
-                }
+        answer(self.respond(&req).await.map(|answer| {
+            let mut response = json_response(answer.status, &json!({ "todo_items": answer.items }));
+            if answer.replayed {
                 response
+                    .headers_mut()
+                    .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
             }
-            Err(error) => error.into_response(),
-        }
+            response
+        }))
     }
 
     /// One DynamoDB request per call: each store operation answers the list as it leaves it.

@@ -18,9 +18,9 @@ use tower::util::BoxCloneSyncService;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use super::metrics::{Metrics, Outcome};
+use super::metrics::{Outcome, with_outcome};
 
-/// An API behind a [`Cors`]: answers every request, counting it itself.
+/// An API behind a [`Cors`]: answers every request.
 pub type Api = BoxCloneSyncService<Request, Response<Body>, Infallible>;
 
 /// `handler` as an [`Api`].
@@ -53,7 +53,6 @@ const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(600);
 pub struct Cors {
     allowed: Vec<String>,
     service: Api,
-    metrics: Metrics,
     refusal: fn() -> Response<Body>,
 }
 
@@ -65,7 +64,6 @@ impl Cors {
         allowed_origins: &[String],
         rules: CorsRules,
         api: Api,
-        metrics: Metrics,
         refusal: fn() -> Response<Body>,
     ) -> Self {
         let service = ServiceBuilder::new()
@@ -74,13 +72,12 @@ impl Cors {
         Self {
             allowed: allowed_origins.to_vec(),
             service: BoxCloneSyncService::new(service),
-            metrics,
             refusal,
         }
     }
 
-    /// Answer `req`. The API counts the requests it answers; this counts the others: refused
-    /// origins (client errors), and preflights (accepted), which the CORS layer answers itself.
+    /// Answer `req`: a refused origin with the refusal (a client error), a preflight by the CORS
+    /// layer (accepted), anything else by the API.
     pub async fn call(&self, req: Request) -> Response<Body> {
         if let Some(origin) = req.headers().get(header::ORIGIN) {
             // Browsers send the origin exactly as `scheme://host[:port]` in lower case, so byte
@@ -91,8 +88,7 @@ impl Cors {
                 .any(|o| o.as_bytes() == origin.as_bytes())
             {
                 tracing::debug!(?origin, "request from an origin that is not allowed");
-                self.metrics.request(Outcome::ClientError);
-                let mut response = (self.refusal)();
+                let mut response = with_outcome((self.refusal)(), Outcome::ClientError);
                 response
                     .headers_mut()
                     .insert(header::VARY, HeaderValue::from_static("origin"));
@@ -103,12 +99,14 @@ impl Cors {
             && req
                 .headers()
                 .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-        if preflight {
-            self.metrics.request(Outcome::Accepted);
-        }
-        match self.service.clone().oneshot(req).await {
+        let response = match self.service.clone().oneshot(req).await {
             Ok(response) => response,
             Err(never) => match never {},
+        };
+        if preflight {
+            with_outcome(response, Outcome::Accepted)
+        } else {
+            response
         }
     }
 }
@@ -158,7 +156,6 @@ pub fn parse_origins(list: &str) -> Result<Vec<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lambda::metrics::Function;
 
     #[test]
     fn origins_are_split_trimmed_and_checked() {
@@ -198,7 +195,6 @@ mod tests {
                 expose_headers: vec![],
             },
             api(|_req| async { Response::new(Body::Text("ok".into())) }),
-            Metrics::disabled(Function::SdkExchange),
             forbidden,
         )
     }
@@ -233,6 +229,11 @@ mod tests {
             let refused = cors.call(request("POST", &[("origin", other)])).await;
             assert_eq!(refused.status(), 403, "{other}");
             assert_eq!(refused.headers()[header::VARY], "origin");
+            assert_eq!(
+                refused.extensions().get::<Outcome>(),
+                Some(&Outcome::ClientError),
+                "counted as a client error"
+            );
             assert!(
                 !refused
                     .headers()
@@ -262,6 +263,11 @@ mod tests {
             "POST"
         );
         assert_eq!(preflight.headers()[header::ACCESS_CONTROL_MAX_AGE], "600");
+        assert_eq!(
+            preflight.extensions().get::<Outcome>(),
+            Some(&Outcome::Accepted),
+            "counted as accepted"
+        );
         assert!(!matches!(preflight.body(), Body::Text(t) if t == "ok"));
     }
 

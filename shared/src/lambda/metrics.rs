@@ -25,6 +25,8 @@ use std::sync::{Arc, Mutex};
 
 pub use crate::verify::RefusalReason;
 use crate::verify::{AuthError, JwksCache};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Response};
 use serde_json::{Map, Value, json};
 
 use super::env::{ConfigError, Reader};
@@ -273,6 +275,18 @@ impl Metrics {
         self.function
     }
 
+    /// Count one answered request, by the [`Outcome`] its answer carries ([`answer`]), and hand
+    /// the answer on. Each function calls this once per request, on the way out.
+    pub fn count(&self, response: Response<Body>) -> Response<Body> {
+        let outcome = response
+            .extensions()
+            .get::<Outcome>()
+            .copied()
+            .unwrap_or_else(|| outcome_of_status(response.status()));
+        self.request(outcome);
+        response
+    }
+
     /// Count one request by its outcome: call it exactly once per request, with the answer.
     pub fn request(&self, outcome: Outcome) {
         if !matches!(self.sink, Sink::Discard) {
@@ -370,6 +384,41 @@ impl Metrics {
             Sink::Capture(lines) => lines.lock().unwrap_or_else(|e| e.into_inner()).push(line),
             Sink::Discard => {}
         }
+    }
+}
+
+/// An expected failure a function answers: how the request counts, and the response.
+pub trait Answer {
+    /// How the request counts in the metrics.
+    fn outcome(&self) -> Outcome;
+    /// The response the client gets.
+    fn into_response(self) -> Response<Body>;
+}
+
+/// The one answer tail of every handler: its result as the response, carrying the request's
+/// [`Outcome`] ([`Outcome::Accepted`] for an answer, the failure's own otherwise) for
+/// [`Metrics::count`] to count once.
+pub fn answer<A: Answer>(result: Result<Response<Body>, A>) -> Response<Body> {
+    let (outcome, response) = match result {
+        Ok(response) => (Outcome::Accepted, response),
+        Err(failure) => (failure.outcome(), failure.into_response()),
+    };
+    with_outcome(response, outcome)
+}
+
+/// `response`, carrying `outcome` for [`Metrics::count`].
+pub fn with_outcome(mut response: Response<Body>, outcome: Outcome) -> Response<Body> {
+    response.extensions_mut().insert(outcome);
+    response
+}
+
+/// How an answer that carries no [`Outcome`] counts: by its status (a CORS preflight answered by
+/// the CORS layer is a 200).
+fn outcome_of_status(status: StatusCode) -> Outcome {
+    match status.as_u16() {
+        ..400 => Outcome::Accepted,
+        503 => Outcome::Unavailable,
+        _ => Outcome::ClientError,
     }
 }
 
