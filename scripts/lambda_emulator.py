@@ -11,15 +11,13 @@ SAM CLI's own code from template.yaml (so only variables the template declares a
 as with SAM), with `host.docker.internal` read as this machine (127.0.0.1). Nothing else of the
 caller's environment reaches the function.
 
-Run with the SAM CLI's Python (it imports samcli); scripts/local-invoke, scripts/check-bootstraps
-and scripts/bench-cold-start do. They set LAMBDA_RIE (the emulator) and, for arm64 on another
+Run with the SAM CLI's Python (it imports samcli); scripts/local-invoke and
+scripts/check-bootstraps do. They set LAMBDA_RIE (the emulator) and, for arm64 on another
 machine, ARM64_RUNNER (the qemu command prefix).
 
     lambda_emulator.py invoke FUNCTION EVENT [--arm64] [--env-vars FILE] [--build-dir DIR]
                               [--bootstrap FILE] [--parameter-overrides 'NAME=VALUE ...']
     lambda_emulator.py check --fixtures FILE --events DIR --env-vars FILE --build-dir DIR [--arm64]
-    lambda_emulator.py glibc --max 2.34 BOOTSTRAP...
-    lambda_emulator.py cold-start NAME BOOTSTRAP EVENT [RUNS]
 """
 
 import argparse
@@ -29,7 +27,6 @@ import re
 import shlex
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,7 +43,6 @@ BASE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "en_US.UTF-8", "TZ":
 # The emulator's own log lines: "29 Nov 2026 05:52:09,039 [INFO] (rapid) ...".
 RAPID_INFO = re.compile(r"^\d+ \w+ \d{4} [\d:,]+ \[INFO\] \(rapid\) ")
 INIT_REPORT = re.compile(r"INIT REPORT\(durationMs: ([\d.]+)\)")
-INVOKE_DONE = re.compile(r"INVOKE RTDONE\(status: (\w+).*duration: ([\d.]+)ms\)")
 # Fields are tab-separated; the first REPORT of an emulator also has "Init Duration".
 REPORT = re.compile(r"^REPORT RequestId: (\S+)\t(?:.*\t)?Duration: ([\d.]+) ms")
 RAPID_PREFIX = re.compile(r"^\d+ \w+ \d{4} [\d:,]+ ")
@@ -432,77 +428,6 @@ def command_check(args):
     print(f"emulator checks: {len(checks)} passed, 0 failed")
 
 
-# ---------------------------------------------------------------------------------------------
-# glibc: no bootstrap may need a newer glibc than Lambda's OS has
-
-
-def command_glibc(args):
-    limit = tuple(int(part) for part in args.max.split("."))
-    bad = []
-    for bootstrap in args.bootstraps:
-        if not Path(bootstrap).is_file():
-            fail(f"no bootstrap at {bootstrap}: run sam build first")
-        listing = subprocess.run(["readelf", "--dyn-syms", "--wide", bootstrap],
-                                 capture_output=True, text=True)
-        if listing.returncode != 0:
-            fail(f"readelf cannot read {bootstrap}: {listing.stderr.strip()}")
-        needs = {}
-        for line in listing.stdout.splitlines():
-            match = re.search(r"\sUND\s+(\S+?)@GLIBC_([\d.]+)", line)
-            if match:
-                needs.setdefault(tuple(int(p) for p in match.group(2).split(".")), []).append(match.group(1))
-        if not needs:
-            fail(f"{bootstrap} references no versioned glibc symbol: not a glibc executable?")
-        newest = max(needs)
-        for version, symbols in sorted(needs.items()):
-            if version > limit:
-                bad.append(f"{bootstrap} needs GLIBC_{'.'.join(map(str, version))} for "
-                           f"{', '.join(sorted(set(symbols)))}")
-        symbols = sorted(set(needs[newest]))
-        named = ", ".join(symbols[:4]) + (f" and {len(symbols) - 4} more" if len(symbols) > 4 else "")
-        print(f"{'ok   ' if newest <= limit else 'FAIL '} {bootstrap}: newest glibc symbol version "
-              f"GLIBC_{'.'.join(map(str, newest))} ({named})")
-    if bad:
-        fail(f"newer than GLIBC_{args.max} (Amazon Linux 2023):\n  " + "\n  ".join(bad))
-
-
-# ---------------------------------------------------------------------------------------------
-# cold-start: the emulator's own init figures, beside benchmarks/src/bin/cold-start.rs
-
-
-def command_cold_start(args):
-    event = Path(args.event).read_bytes()
-    # The same configuration the Runtime API stand-in gives the bootstrap: this environment.
-    env = {name: value for name, value in os.environ.items() if name not in ("LAMBDA_RIE", "ARM64_RUNNER")}
-    env.update({
-        "AWS_LAMBDA_FUNCTION_NAME": args.name,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_LAMBDA_FUNCTION_TIMEOUT": "10",
-    })
-    init, first, warm, statuses = [], [], [], []
-    for run in range(args.runs):
-        with Emulator(args.bootstrap, env) as emulator:
-            for _ in range(2):
-                status, body, report, _ = emulator.invoke(event)
-                if status != 200 or report is None:
-                    fail(f"run {run}: the emulator answered {status}: " + "\n".join(emulator.lines[-20:]))
-                statuses.append(lambda_status(body))
-            lines = emulator.lines
-        init.append(float(next(m.group(1) for line in lines if (m := INIT_REPORT.search(line)))))
-        # The emulator starts the bootstrap on the first invocation, so that REPORT's Duration
-        # includes init; the runtime's own time for the event is INVOKE RTDONE's.
-        first.append(float(next(m.group(2) for line in lines if (m := INVOKE_DONE.search(line)))))
-        warm.append(float([m.group(2) for line in lines if (m := REPORT.match(line))][1]))
-    print(f"{args.name} under AWS's Lambda emulator: {args.runs} fresh processes of {args.bootstrap}")
-    print(f"statuses of the invocations: {json.dumps(sorted(set(map(str, statuses))))}")
-    for name, values in (("init (INIT REPORT)", init), ("first invocation (RTDONE)", first),
-                         ("warm invocation (REPORT)", warm)):
-        values.sort()
-        print(f"{name:<26} median {statistics.median_low(values):>8.2f} ms   "
-              f"min {values[0]:>8.2f}   max {values[-1]:>8.2f}")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -528,17 +453,6 @@ def main():
     check.add_argument("--arm64", action="store_true")
     check.set_defaults(run=command_check)
 
-    glibc = commands.add_parser("glibc", help="fail on a glibc symbol version newer than --max")
-    glibc.add_argument("--max", required=True)
-    glibc.add_argument("bootstraps", nargs="+")
-    glibc.set_defaults(run=command_glibc)
-
-    cold = commands.add_parser("cold-start", help="init and invocation times under the emulator")
-    cold.add_argument("name")
-    cold.add_argument("bootstrap")
-    cold.add_argument("event")
-    cold.add_argument("runs", type=int, nargs="?", default=20)
-    cold.set_defaults(run=command_cold_start)
 
     args = parser.parse_args()
     if hasattr(args, "parameter_overrides"):

@@ -33,6 +33,7 @@ pub mod jwks_server;
 pub mod lifetime;
 pub mod local_server;
 pub mod processes;
+pub mod runtime_api;
 pub mod sdk_exchange;
 pub mod services;
 pub mod sidebar;

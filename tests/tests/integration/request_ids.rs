@@ -4,88 +4,15 @@
 //! request id, in JSON and in text, at DEBUG and at WARN.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
 use devserver::devkeys::{self, help_center_claims};
-use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
+use integration_tests::runtime_api::{Report, RuntimeApi};
 use integration_tests::services::{create_table, dynamodb, local_aws_vars};
 use integration_tests::tokens::keys;
 use integration_tests::{HELP_CENTER_ORIGIN, INSTALLATION_ID, SUBDOMAIN};
 use serde_json::Value;
-use tokio::sync::mpsc;
-
-/// A stand-in for the Lambda Runtime API that hands out one event and reports the answer.
-struct RuntimeApi {
-    address: String,
-    answers: mpsc::UnboundedReceiver<(String, Value)>,
-}
-
-impl RuntimeApi {
-    /// Serve `event` as the invocation `lambda_request_id`.
-    async fn start(lambda_request_id: &str, event: Value) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap().to_string();
-        let next = Arc::new(Mutex::new(Some((
-            lambda_request_id.to_owned(),
-            event.to_string(),
-        ))));
-        let (sender, answers) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let next = next.clone();
-                let sender = sender.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        answer(next.clone(), sender.clone(), req)
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Self { address, answers }
-    }
-}
-
-/// `GET …/invocation/next` gets the event once (later polls wait, as a frozen function does);
-/// `POST …/response` and `…/error` are reported as (path, body).
-async fn answer(
-    next: Arc<Mutex<Option<(String, String)>>>,
-    answers: mpsc::UnboundedSender<(String, Value)>,
-    req: hyper::Request<hyper::body::Incoming>,
-) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
-    let path = req.uri().path().to_owned();
-    if path.ends_with("/runtime/invocation/next") {
-        let Some((id, event)) = next.lock().unwrap().take() else {
-            std::future::pending::<()>().await;
-            unreachable!()
-        };
-        let deadline = devkeys::now() as u64 * 1000 + 30_000;
-        return Ok(hyper::Response::builder()
-            .header("lambda-runtime-aws-request-id", id)
-            .header("lambda-runtime-deadline-ms", deadline.to_string())
-            .header(
-                "lambda-runtime-invoked-function-arn",
-                "arn:aws:lambda:us-east-1:123456789012:function:test",
-            )
-            .body(Full::new(Bytes::from(event)))
-            .unwrap());
-    }
-    let body = req.into_body().collect().await.unwrap().to_bytes();
-    let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let _ = answers.send((path, body));
-    Ok(hyper::Response::builder()
-        .status(202)
-        .body(Full::new(Bytes::new()))
-        .unwrap())
-}
 
 /// What one run of a function printed, and how it answered.
 struct Run {
@@ -103,7 +30,8 @@ async fn run_function(binary: &str, config: &[(&str, String)], mut event: Value)
     let lambda_request_id = format!("lambda-{}", uuid::Uuid::new_v4());
     let api_request_id = format!("Api{}=", uuid::Uuid::new_v4().simple());
     event["requestContext"]["requestId"] = Value::from(api_request_id.as_str());
-    let mut runtime = RuntimeApi::start(&lambda_request_id, event).await;
+    let mut runtime = RuntimeApi::start().await;
+    runtime.queue(&lambda_request_id, event.to_string());
     let mut child = Command::new(binary)
         .env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", &runtime.address)
@@ -115,21 +43,18 @@ async fn run_function(binary: &str, config: &[(&str, String)], mut event: Value)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
-    let answered = tokio::time::timeout(Duration::from_secs(30), runtime.answers.recv()).await;
+    let answered = runtime.answer(Duration::from_secs(30)).await;
     let _ = child.kill();
     let output = child.wait_with_output().unwrap();
     let stdout = String::from_utf8(output.stdout).unwrap();
-    let (path, response) = match answered {
-        Ok(Some(answer)) => answer,
-        _ => panic!(
+    let response = match answered {
+        Some(Report::Response { id, body, .. }) if id == lambda_request_id => body,
+        Some(other) => panic!("{binary} reported {other:?}\n{stdout}"),
+        None => panic!(
             "{binary} did not answer within 30 s; stdout:\n{stdout}\nstderr:\n{}",
             String::from_utf8_lossy(&output.stderr)
         ),
     };
-    assert!(
-        path.ends_with(&format!("/invocation/{lambda_request_id}/response")),
-        "{binary} reported {path}: {response}\n{stdout}"
-    );
     Run {
         response,
         lines: stdout.lines().map(str::to_owned).collect(),
