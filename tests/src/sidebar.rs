@@ -16,7 +16,7 @@ use zendesk_jwt::devkeys::zaf_claims;
 use zendesk_jwt::lambda::aws::Aws;
 use zendesk_jwt::lambda::secrets::SecretLocation;
 
-use crate::events::{request, text};
+use crate::events::{header, message, request, text};
 use crate::services::{aws, create_secret, secrets_manager, unique};
 use crate::tokens::{keys, unverified_claims};
 use crate::{INSTALLATION_ID, SUBDOMAIN};
@@ -361,4 +361,29 @@ impl AppFixture {
             .items
             .unwrap_or_default()
     }
+}
+
+/// A minute, as the tests move clocks and caches.
+pub const MINUTE: Duration = Duration::from_secs(60);
+/// Ten minutes.
+pub const TEN_MINUTES: Duration = Duration::from_secs(600);
+
+/// The second account's installation in the table-mode fixtures.
+pub fn globex() -> ZafInstallation {
+    ZafInstallation::new("globex", 7).unwrap()
+}
+
+/// THEN the response is the API's 401, with the bearer challenge.
+pub fn assert_unauthenticated(response: &lambda_http::Response<lambda_http::Body>, case: &str) {
+    assert_eq!(response.status(), 401, "{case}: {}", text(response));
+    assert_eq!(
+        header(response, "www-authenticate"),
+        Some("Bearer error=\"invalid_token\""),
+        "{case}"
+    );
+    assert_eq!(
+        message(response),
+        "Invalid or expired session; reopen the app",
+        "{case}"
+    );
 }

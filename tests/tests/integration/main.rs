@@ -20,6 +20,7 @@ mod properties;
 mod request_ids;
 mod sdk_exchange;
 mod sidebar;
-mod sidebar_app;
+mod sidebar_installations;
+mod sidebar_sessions;
 mod template;
 mod todos;
