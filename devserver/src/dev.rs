@@ -20,23 +20,23 @@ pub const SUBDOMAIN: &str = "example";
 /// The app installation id of the development app.
 pub const INSTALLATION_ID: u64 = 1;
 /// The `kid` of the development help center key.
-pub const HELP_CENTER_KID: &str = "dev-help-center-1";
+pub(crate) const HELP_CENTER_KID: &str = "dev-help-center-1";
 /// The development to-do table.
 pub const TODOS_TABLE: &str = "zendesk-dev-todos";
 /// The development user-token table.
 pub const USER_TOKENS_TABLE: &str = "zendesk-dev-user-tokens";
 /// The Secrets Manager id of the development app public key.
-pub const ZAF_SECRET_ID: &str = "zendesk-dev/zaf-public-key";
+pub(crate) const ZAF_SECRET_ID: &str = "zendesk-dev/zaf-public-key";
 /// The Secrets Manager id of the development SDK shared secret.
-pub const SDK_SECRET_ID: &str = "zendesk-dev/sdk-shared-secret";
+pub(crate) const SDK_SECRET_ID: &str = "zendesk-dev/sdk-shared-secret";
 /// The Secrets Manager id of the development messaging signing key.
-pub const MESSAGING_KEY_SECRET_ID: &str = "zendesk-dev/messaging-signing-key";
+pub(crate) const MESSAGING_KEY_SECRET_ID: &str = "zendesk-dev/messaging-signing-key";
 /// The development sidebar table (installations, notes).
 pub const SIDEBAR_TABLE: &str = "zendesk-dev-sidebar";
 /// The Secrets Manager id of the development sidebar session key.
 pub const SESSION_KEY_SECRET_ID: &str = "zendesk-dev/sidebar-session-key";
 /// The display name of the development app installation's record.
-pub const INSTALLATION_NAME: &str = "Development";
+pub(crate) const INSTALLATION_NAME: &str = "Development";
 /// Where the local server listens.
 pub const LOCAL_ORIGIN: &str = "http://127.0.0.1:3000";
 /// The `iss` of development identity-provider tokens (`USER_TOKEN_RESOLVER=identity-provider`).
@@ -44,7 +44,7 @@ pub const IDP_ISSUER: &str = "https://idp.example.dev/";
 /// The `aud` of development identity-provider tokens.
 pub const IDP_AUDIENCE: &str = "zendesk-sdk";
 /// The Zendesk user (`sub`) of development ZAF tokens, and so of development sessions.
-pub const DEV_AGENT: &str = "1900000000001";
+pub(crate) const DEV_AGENT: &str = "1900000000001";
 
 /// The development keys and secrets, loaded from (or first created in) a folder.
 pub struct DevEnvironment {
@@ -133,13 +133,6 @@ impl DevEnvironment {
         Ok(env)
     }
 
-    /// The development messaging signing key's id and secret.
-    pub fn messaging_key_parts(&self) -> (String, String) {
-        let key: serde_json::Value = serde_json::from_str(&self.messaging_key).unwrap_or_default();
-        let part = |name: &str| key[name].as_str().unwrap_or_default().to_owned();
-        (part("kid"), part("secret"))
-    }
-
     /// The development JWKS document (the help center key only).
     pub fn jwks(&self) -> String {
         devkeys::jwks(&[&self.help_center])
@@ -152,7 +145,7 @@ impl DevEnvironment {
 
     /// A ZAF signed-URL token for another installation of the development app, in the
     /// development account (installations other than [`INSTALLATION_ID`] are not in the table).
-    pub fn zaf_token_for(&self, installation_id: u64, ttl_seconds: i64) -> String {
+    pub(crate) fn zaf_token_for(&self, installation_id: u64, ttl_seconds: i64) -> String {
         self.zaf_token_of(
             &ZafInstallation::new(SUBDOMAIN, installation_id).unwrap(),
             ttl_seconds,

@@ -398,7 +398,7 @@ pub fn generate(env: &DevEnvironment, ttl_seconds: i64) -> Vec<Fixture> {
 
 /// `env.json` for `sam local invoke --env-vars`: the development configuration per function
 /// (by the template's logical ids), reaching the local services from inside SAM's container.
-pub fn sam_env_json(env: &DevEnvironment) -> Value {
+pub(crate) fn sam_env_json(env: &DevEnvironment) -> Value {
     let host = "http://host.docker.internal";
     let mut common = serde_json::Map::new();
     for (name, value) in env.variables(&format!("{host}:3000/dev/jwks.json")) {

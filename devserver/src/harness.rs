@@ -27,20 +27,21 @@ use crate::dev::{self, DevEnvironment};
 use crate::devkeys;
 
 /// The help center template, exactly as a Guide theme holds it.
-pub const TODO_TEMPLATE: &str =
+pub(crate) const TODO_TEMPLATE: &str =
     include_str!("../../web/help-center/templates/custom_pages/todo-list.hbs");
 /// The help center script, exactly as a Guide theme holds it.
 pub const TODO_SCRIPT: &str = include_str!("../../web/help-center/assets/todo-list.js");
 /// The stand-in for Zendesk's ZAF SDK (not Zendesk's code; see the file's header).
-pub const ZAF_SDK_STAND_IN: &str = include_str!("../harness/zaf-sdk-stand-in.js");
+pub(crate) const ZAF_SDK_STAND_IN: &str = include_str!("../harness/zaf-sdk-stand-in.js");
 /// The template's placeholder for the to-do API base URL, which the harness fills in.
-pub const API_BASE_PLACEHOLDER: &str = "https://YOUR-API-ID.execute-api.YOUR-REGION.amazonaws.com";
+pub(crate) const API_BASE_PLACEHOLDER: &str =
+    "https://YOUR-API-ID.execute-api.YOUR-REGION.amazonaws.com";
 /// Where the harness serves theme assets (Guide serves them from its theming asset host).
 const ASSET_PREFIX: &str = "/hc/theming_assets/";
 /// Lifetime of a normal harness help center token.
 pub const TOKEN_TTL_SECONDS: i64 = 600;
 /// Lifetime of a `short-lived` token: shorter than the page's refresh margin.
-pub const SHORT_TOKEN_TTL_SECONDS: i64 = 20;
+pub(crate) const SHORT_TOKEN_TTL_SECONDS: i64 = 20;
 /// The `app_guid` the harness sends to the sidebar, as Zendesk adds one to the app's URL.
 pub const APP_GUID: &str = "00000000-0000-4000-8000-000000000001";
 

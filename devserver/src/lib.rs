@@ -58,7 +58,7 @@ pub struct Functions {
 /// how it gives each function its own: the development configuration sets the to-do API's
 /// account (`ZENDESK_SUBDOMAIN`) and unsets it for the sidebar (`SIDEBAR__ZENDESK_SUBDOMAIN=`),
 /// which then serves every enabled installation, as deployed in table mode.
-pub struct FunctionVars<'a> {
+pub(crate) struct FunctionVars<'a> {
     prefix: &'static str,
     vars: &'a dyn Vars,
 }
@@ -131,7 +131,7 @@ impl Functions {
     }
 
     /// Route one request to its function, as the HTTP API's routes do.
-    pub async fn dispatch(&self, req: Request) -> Response<Body> {
+    pub(crate) async fn dispatch(&self, req: Request) -> Response<Body> {
         let path = req.uri().path().trim_end_matches('/');
         if path == "/sidebar" || path.starts_with("/sidebar/api/") {
             self.sidebar.handle(req).await
@@ -193,7 +193,7 @@ pub async fn spawn(addr: SocketAddr, functions: Functions) -> std::io::Result<So
 /// Whether a `Host` header names this machine: `localhost`, `127.0.0.1` (any 127.x) or `[::1]`,
 /// with any port. A web page can make a browser send requests to the local server under a name
 /// of its own (DNS rebinding) and mint development tokens; such requests carry that name.
-pub fn is_loopback_host(host: Option<&str>) -> bool {
+pub(crate) fn is_loopback_host(host: Option<&str>) -> bool {
     let Some(host) = host.filter(|h| !h.contains('@')) else {
         return false;
     };

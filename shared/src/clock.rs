@@ -36,12 +36,12 @@ impl Clock {
     }
 
     /// Seconds since the Unix epoch, with a fraction (a JWT `NumericDate` may have one).
-    pub fn now_seconds_f64(&self) -> f64 {
+    pub(crate) fn now_seconds_f64(&self) -> f64 {
         self.since_epoch().as_secs_f64()
     }
 
     /// Now, on the monotonic clock the caches measure ages with.
-    pub fn instant(&self) -> Instant {
+    pub(crate) fn instant(&self) -> Instant {
         shift(Instant::now(), self.offset())
     }
 

@@ -10,7 +10,7 @@ use zendesk_jwt::lambda::metrics::Outcome;
 
 /// An expected failure of the exchange.
 #[derive(Debug, thiserror::Error)]
-pub enum ExchangeError {
+pub(crate) enum ExchangeError {
     /// 401: unknown, empty, expired or revoked user token, or none usable as a token (a form
     /// without `user_token`, with it repeated or as `user_token[]`, and on the messaging route no
     /// bearer token either): whatever Zendesk's servers sent, they get the answer their SDK JWT

@@ -41,12 +41,12 @@ use zendesk_jwt::lambda::secrets::SecretCache;
 use zendesk_jwt::{JwksCache, JwksVerifier, RefusalReason, TokenRules};
 
 pub use config::{ExchangeConfig, MessagingConfig, ResolverConfig};
-pub use error::ExchangeError;
+use error::ExchangeError;
 pub use issuer::SdkTokenIssuer;
 pub use messaging::{MessagingClaims, MessagingTokenIssuer};
 pub use users::{
-    ClaimNames, EmailVerified, IdentityProviderTokens, MAX_USER_TOKEN_BYTES, OPTIONAL_ATTRIBUTES,
-    ResolveError, SdkUser, UserResolver, UserTokenTable, token_hash,
+    ClaimNames, EmailVerified, IdentityProviderTokens, ResolveError, SdkUser, UserResolver,
+    UserTokenTable, token_hash,
 };
 
 /// The function's two routes, and what it keeps between invocations.

@@ -22,7 +22,7 @@ use crate::users::SdkUser;
 
 /// The `scope` of every messaging JWT: an end user (the only scope Zendesk accepts from a
 /// customer's backend).
-pub const SCOPE: &str = "user";
+pub(crate) const SCOPE: &str = "user";
 
 /// The token lifetimes `MESSAGING_TOKEN_SECONDS` may set, in seconds. The widget asks again when
 /// a token expires, so a short one costs a request, never a sign-out.
@@ -33,7 +33,7 @@ pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
 
 /// The fewest characters a signing key's secret may have: anything shorter is a placeholder
 /// (`unset`), a truncated paste or a partial copy, never a secret Zendesk generated.
-pub const MIN_SECRET_CHARS: usize = 16;
+pub(crate) const MIN_SECRET_CHARS: usize = 16;
 
 /// The claims of a messaging JWT, borrowed from the user. This is the whole claim set: change it
 /// here.
@@ -82,7 +82,7 @@ impl<'a> MessagingClaims<'a> {
 
 /// Whether `kid` looks like the id of a Zendesk messaging signing key: `app_` and 1 to 64
 /// letters or digits.
-pub fn is_key_id(kid: &str) -> bool {
+pub(crate) fn is_key_id(kid: &str) -> bool {
     kid.strip_prefix("app_").is_some_and(|rest| {
         (1..=64).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric())
     })

@@ -12,10 +12,10 @@ use zendesk_jwt::lambda::metrics::Outcome;
 use zendesk_jwt::{JwksVerifier, RefusalReason};
 
 /// Longest user token accepted, in bytes.
-pub const MAX_USER_TOKEN_BYTES: usize = 4096;
+pub(crate) const MAX_USER_TOKEN_BYTES: usize = 4096;
 
 /// The optional single sign-on attributes copied into the SDK JWT when the user has them.
-pub const OPTIONAL_ATTRIBUTES: [&str; 7] = [
+pub(crate) const OPTIONAL_ATTRIBUTES: [&str; 7] = [
     "external_id",
     "phone",
     "organization",

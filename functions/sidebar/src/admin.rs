@@ -31,7 +31,7 @@ pub const MAX_SETTINGS_BYTES: usize = 16 * 1024;
 /// The deepest nesting of the settings (DynamoDB takes 32 levels; the page needs few).
 pub const MAX_SETTINGS_DEPTH: usize = 16;
 /// The longest installation name, in characters.
-pub const MAX_NAME_CHARS: usize = 256;
+pub(crate) const MAX_NAME_CHARS: usize = 256;
 
 /// Why an admin change was not made.
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +59,7 @@ pub enum AdminError {
 
 /// Check a record's name and settings against [`MAX_NAME_CHARS`], [`MAX_SETTINGS_BYTES`] and
 /// [`MAX_SETTINGS_DEPTH`], before anything is sent.
-pub fn check_record(name: &str, settings: &Map<String, Value>) -> Result<(), AdminError> {
+pub(crate) fn check_record(name: &str, settings: &Map<String, Value>) -> Result<(), AdminError> {
     if name.chars().count() > MAX_NAME_CHARS {
         return Err(AdminError::TooLarge(format!(
             "the name has {} characters; at most {MAX_NAME_CHARS}",
@@ -398,7 +398,7 @@ impl InstallationAdmin {
 }
 
 /// The installation a partition key (`{subdomain}#{id}`) names.
-pub fn parse_key(pk: &str) -> Option<ZafInstallation> {
+pub(crate) fn parse_key(pk: &str) -> Option<ZafInstallation> {
     let (subdomain, id) = pk.split_once('#')?;
     ZafInstallation::new(subdomain, id.parse().ok()?).ok()
 }

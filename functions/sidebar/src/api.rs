@@ -33,10 +33,10 @@ use crate::installations::{Admission, InstallationGate};
 use crate::store::{self, MAX_NOTE_CHARS, MAX_NOTE_VERSION, SaveError, SidebarStore, TicketId};
 
 /// The header the page sends its `app_guid` in, as `encodeURIComponent` writes it.
-pub const APP_GUID_HEADER: HeaderName = HeaderName::from_static("x-app-guid");
+pub(crate) const APP_GUID_HEADER: HeaderName = HeaderName::from_static("x-app-guid");
 
 /// The API: the sessions it takes and the data behind them.
-pub struct Api {
+pub(crate) struct Api {
     pub(crate) clock: Clock,
     pub(crate) key: SecretCache<SessionKey>,
     pub(crate) ttl: Duration,
@@ -46,7 +46,7 @@ pub struct Api {
 impl Api {
     /// Answer one API request (the path after `/sidebar/api/` is `rest`), admitting the
     /// session's installation through `gate`.
-    pub async fn respond(
+    pub(crate) async fn respond(
         &self,
         req: &Request,
         rest: &str,
@@ -150,7 +150,7 @@ impl Api {
 
 /// Where a request to the API goes.
 #[derive(Debug, PartialEq, Eq)]
-pub enum ApiRoute {
+pub(crate) enum ApiRoute {
     /// `GET settings`.
     Settings,
     /// `GET tickets/{id}/note`.
@@ -160,7 +160,7 @@ pub enum ApiRoute {
 }
 
 /// The part of `path` after `/sidebar/api/`, if it is an API path (under any stage or prefix).
-pub fn api_path(path: &str) -> Option<&str> {
+pub(crate) fn api_path(path: &str) -> Option<&str> {
     let path = path.trim_end_matches('/');
     if let Some(at) = path.find("/sidebar/api/") {
         return Some(&path[at + "/sidebar/api/".len()..]);
@@ -169,7 +169,7 @@ pub fn api_path(path: &str) -> Option<&str> {
 }
 
 /// The route of `method` on the API path `rest`.
-pub fn route(method: &Method, rest: &str) -> Result<ApiRoute, ApiError> {
+pub(crate) fn route(method: &Method, rest: &str) -> Result<ApiRoute, ApiError> {
     let segments: Vec<&str> = rest.split('/').collect();
     match segments.as_slice() {
         ["settings"] => match *method {
@@ -201,7 +201,7 @@ struct NoteBody {
 
 /// A note to save: its text and the version it replaces.
 #[derive(Debug, PartialEq, Eq)]
-pub struct NoteUpdate {
+pub(crate) struct NoteUpdate {
     /// The new text.
     pub note: String,
     /// The version it replaces.
@@ -209,7 +209,7 @@ pub struct NoteUpdate {
 }
 
 /// The note and version of a `PUT` body.
-pub fn note_update(req: &Request) -> Result<NoteUpdate, ApiError> {
+pub(crate) fn note_update(req: &Request) -> Result<NoteUpdate, ApiError> {
     let body: NoteBody = zendesk_jwt::lambda::http::read_json_object(req)?;
     let Value::String(note) = body.note else {
         return Err(ApiError::BadRequest("note must be a string"));

@@ -13,15 +13,15 @@ use zendesk_jwt::lambda::settings;
 use crate::store::DEFAULT_MAX_NOTES;
 
 /// The default lifetime of a session (`SESSION_TTL_SECONDS`).
-pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(900);
+pub(crate) const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(900);
 /// The shortest and longest session lifetimes accepted: sessions last minutes.
-pub const SESSION_TTL_RANGE: std::ops::RangeInclusive<u64> = 60..=3600;
+pub(crate) const SESSION_TTL_RANGE: std::ops::RangeInclusive<u64> = 60..=3600;
 /// The default time an installation record is cached (`INSTALLATION_CACHE_SECONDS`).
-pub const DEFAULT_INSTALLATION_CACHE: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_INSTALLATION_CACHE: Duration = Duration::from_secs(60);
 /// The longest installation cache accepted: a disabled installation must stop working soon.
-pub const MAX_INSTALLATION_CACHE: Duration = Duration::from_secs(3600);
+pub(crate) const MAX_INSTALLATION_CACHE: Duration = Duration::from_secs(3600);
 /// The largest `MAX_NOTES_PER_INSTALLATION` accepted (the template's bound too).
-pub const MAX_NOTES_LIMIT: u64 = 1_000_000;
+pub(crate) const MAX_NOTES_LIMIT: u64 = 1_000_000;
 
 /// Which app installations the sidebar serves (`ZAF_INSTALLATIONS`).
 #[derive(Clone, Debug, PartialEq, Eq)]

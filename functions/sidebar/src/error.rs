@@ -12,7 +12,7 @@ use crate::pages;
 /// Why the start page is not served. Unlike the JSON APIs, the sidebar answers an agent's
 /// browser inside Zendesk, so every failure is a small HTML page that says what to do.
 #[derive(Debug, PartialEq, Eq)]
-pub enum SidebarError {
+pub(crate) enum SidebarError {
     /// 405: anything but POST.
     MethodNotAllowed,
     /// 400: the body is not a form. Zendesk always POSTs a form, so this is not Zendesk (the
@@ -155,7 +155,7 @@ impl From<AuthError> for SidebarError {
 
 /// An expected failure of the API. The display text is the `message` the page sees.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     /// 401 with `WWW-Authenticate: Bearer error="invalid_token"`: no session, or one that is
     /// expired, forged, or for another `app_guid` (the reason is logged at debug level).
     #[error("Invalid or expired session; reopen the app")]

@@ -25,7 +25,7 @@ const MAX_CACHED: usize = 10_000;
 
 /// Whether an installation may use the app.
 #[derive(Debug)]
-pub enum Admission {
+pub(crate) enum Admission {
     /// It may; its record (single mode: the table's record, if one is asked for).
     Enabled(Option<Arc<InstallationRecord>>),
     /// It may not: unknown, disabled, or not the configured one.
@@ -39,7 +39,7 @@ type Cached = Option<Arc<InstallationRecord>>;
 type Slot = RefreshingCell<Cached>;
 
 /// The installations the sidebar serves.
-pub struct InstallationGate {
+pub(crate) struct InstallationGate {
     mode: Installations,
     store: Option<Arc<SidebarStore>>,
     times: SecretTimes,
@@ -87,7 +87,7 @@ impl InstallationGate {
 
     /// Whether `installation` may use the app, with its record read from the table now (one
     /// `GetItem`; in table mode the cache is updated with it).
-    pub async fn admit_fresh(
+    pub(crate) async fn admit_fresh(
         &self,
         installation: &ZafInstallation,
     ) -> Result<Admission, Unavailable> {

@@ -36,10 +36,8 @@ use zendesk_jwt::lambda::secrets::{SecretCache, SecretTimes};
 use zendesk_jwt::verify::MAX_APP_GUID_BYTES;
 use zendesk_jwt::{DecodingKey, Session, SessionKey, ZafVerifier, parse_rsa_public_key_pem};
 
-pub use api::APP_GUID_HEADER;
 pub use config::{Installations, SessionConfig, SidebarConfig};
-pub use error::{ApiError, SidebarError};
-pub use pages::ZAF_SDK_URL;
+use error::{ApiError, SidebarError};
 
 use api::Api;
 use installations::{Admission, InstallationGate};

@@ -7,7 +7,7 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 
 /// The ZAF SDK the start page loads (Zendesk's CDN, major version 2).
-pub const ZAF_SDK_URL: &str =
+pub(crate) const ZAF_SDK_URL: &str =
     "https://static.zdassets.com/zendesk_app_framework_sdk/2.0/zaf_sdk.min.js";
 
 /// The start page.
@@ -35,7 +35,7 @@ struct ErrorPage<'a> {
 /// The start page for the ZAF client of `origin` and `app_guid`, its scripts allowed by a fresh
 /// CSP nonce; with a `session`, it also shows the ticket's note through the app's API (on the
 /// page's own origin, which the CSP then allows to be fetched).
-pub fn start_page(origin: &str, app_guid: &str, session: Option<&str>) -> Response<Body> {
+pub(crate) fn start_page(origin: &str, app_guid: &str, session: Option<&str>) -> Response<Body> {
     let nonce = uuid::Uuid::new_v4().simple().to_string();
     let page = StartPage {
         origin,
@@ -64,7 +64,7 @@ enum Scripts<'a> {
 }
 
 /// An error page (no scripts at all).
-pub fn error_page(status: StatusCode, title: &str, detail: &str) -> Response<Body> {
+pub(crate) fn error_page(status: StatusCode, title: &str, detail: &str) -> Response<Body> {
     let page = ErrorPage {
         status: status.as_u16(),
         title,

@@ -37,7 +37,7 @@ pub const PARTITION_KEY: &str = "pk";
 /// The sort key attribute.
 pub const SORT_KEY: &str = "sk";
 /// The sort key of an installation's record.
-pub const INSTALLATION_ITEM: &str = "installation";
+pub(crate) const INSTALLATION_ITEM: &str = "installation";
 /// The sort key of an installation's note count.
 pub const USAGE_ITEM: &str = "usage";
 /// Every attribute the function's writes name, keys included: the template's IAM condition
@@ -59,11 +59,9 @@ pub const DEFAULT_MAX_NOTES: u64 = 10_000;
 const TRANSACTION_ATTEMPTS: u32 = 3;
 /// The longest note accepted, in characters.
 pub const MAX_NOTE_CHARS: usize = 4000;
-/// The largest ticket id accepted: the largest integer a browser's JSON keeps exactly.
-pub const MAX_TICKET_ID: u64 = MAX_SAFE_INTEGER;
 /// The largest note version a save may name: the largest integer a page's JavaScript holds
 /// exactly, far beyond any count of saves, so the next version is always countable.
-pub const MAX_NOTE_VERSION: u64 = MAX_SAFE_INTEGER;
+pub(crate) const MAX_NOTE_VERSION: u64 = MAX_SAFE_INTEGER;
 
 /// The key of the item `sort_key` of `installation`.
 pub fn key(installation: &ZafInstallation, sort_key: &str) -> Item {
@@ -108,7 +106,7 @@ pub struct InstallationRecord {
 
 impl InstallationRecord {
     /// The record an item holds.
-    pub fn from_item(item: &Item) -> Self {
+    pub(crate) fn from_item(item: &Item) -> Self {
         let settings = match item.get("settings").map(json_of) {
             Some(Value::Object(settings)) => settings,
             _ => Map::new(),
@@ -148,7 +146,7 @@ impl InstallationRecord {
 
 /// A DynamoDB value as JSON: numbers as numbers (as strings when JSON cannot hold them), sets as
 /// lists; binary values, which JSON has no form for, as `null`.
-pub fn json_of(value: &AttributeValue) -> Value {
+pub(crate) fn json_of(value: &AttributeValue) -> Value {
     match value {
         AttributeValue::S(s) => Value::String(s.clone()),
         AttributeValue::N(n) => number(n),
@@ -172,7 +170,7 @@ fn number(text: &str) -> Value {
 }
 
 /// JSON as a DynamoDB value (objects as maps, arrays as lists).
-pub fn attribute_of(value: &Value) -> AttributeValue {
+pub(crate) fn attribute_of(value: &Value) -> AttributeValue {
     match value {
         Value::Null => AttributeValue::Null(true),
         Value::Bool(b) => AttributeValue::Bool(*b),
@@ -189,7 +187,7 @@ pub fn attribute_of(value: &Value) -> AttributeValue {
 
 /// A Zendesk ticket id: a positive integer a browser's JSON keeps exactly, written in plain
 /// digits.
-pub type TicketId = zendesk_jwt::id::JsonSafeId;
+pub(crate) type TicketId = zendesk_jwt::id::JsonSafeId;
 
 /// A ticket's note as the API answers it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -273,7 +271,7 @@ impl NoteWrite {
 }
 
 /// The sidebar's table.
-pub struct SidebarStore {
+pub(crate) struct SidebarStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
     max_notes: u64,
@@ -516,7 +514,7 @@ mod tests {
         assert_eq!(TicketId::parse("4321").map(TicketId::get), Some(4321));
         assert_eq!(
             TicketId::parse("9007199254740991").map(TicketId::get),
-            Some(MAX_TICKET_ID)
+            Some(MAX_SAFE_INTEGER)
         );
         for bad in [
             "",

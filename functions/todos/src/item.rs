@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 /// Longest item value, in characters.
-pub const MAX_VALUE_CHARS: usize = 1_000;
+pub(crate) const MAX_VALUE_CHARS: usize = 1_000;
 pub use zendesk_jwt::id::MAX_SAFE_INTEGER;
 
 /// An item id: a positive integer below 2^53, so browsers keep it exact, written in plain digits.

@@ -31,17 +31,18 @@ use zendesk_jwt::{
 
 pub use config::TodosConfig;
 pub use error::TodoError;
-pub use item::{MAX_SAFE_INTEGER, MAX_VALUE_CHARS, TodoId, TodoItem, TodoValue};
+pub use item::TodoItem;
+pub use item::{MAX_SAFE_INTEGER, TodoId, TodoValue};
+pub use store::IdempotencyKey;
 pub use store::{
-    Added, EXPIRED_KEYS_REMOVED_AT, IDEMPOTENCY_WINDOW, IdempotencyKey, KEY_CLEANUP_BATCH,
-    KEYS_KEPT, KeyRecords, MAX_ITEMS_LIMIT, MAX_KEY_RECORDS, MAX_VALUE_BYTES_PER_USER, StoreError,
-    TodoStore,
+    Added, EXPIRED_KEYS_REMOVED_AT, IDEMPOTENCY_WINDOW, KEY_CLEANUP_BATCH, KEYS_KEPT, KeyRecords,
+    MAX_ITEMS_LIMIT, MAX_KEY_RECORDS, StoreError, TodoStore,
 };
 
 /// The header a client sends with an add to make its retries safe.
-pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+pub(crate) const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 /// The header on the answer to an add that had been made before with the same key.
-pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+pub(crate) const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
 /// The to-do API behind its CORS policy, and what it keeps between invocations.
 pub struct Todos {

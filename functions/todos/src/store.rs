@@ -71,13 +71,13 @@ pub const EXPIRED_KEYS_REMOVED_AT: usize = 4;
 pub const KEY_CLEANUP_BATCH: usize = 64;
 /// The per-user byte budget for the items' values (UTF-8). A user's items are one DynamoDB item,
 /// which DynamoDB caps at 400 KB; this leaves room for ids, sizes and key records.
-pub const MAX_VALUE_BYTES_PER_USER: u64 = 300_000;
+pub(crate) const MAX_VALUE_BYTES_PER_USER: u64 = 300_000;
 /// The largest item cap the byte budget has room for (each to-do also costs about 40 bytes of
 /// attribute names and size).
 pub const MAX_ITEMS_LIMIT: u32 = 1_000;
 /// The budget of the one read that settles an add DynamoDB did not answer: short, so that a hung
 /// DynamoDB still answers 503 within about 6 s (the add's 4 s, then this).
-pub const SETTLE_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const SETTLE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A failure of the store.
 #[derive(Debug, thiserror::Error)]

@@ -31,16 +31,16 @@ use aws_types::region::Region;
 use super::env::{ConfigError, ProcessEnv, Reader, Vars};
 
 /// Time allowed to open a connection; in-region AWS endpoints connect in milliseconds.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Time allowed for one attempt of an operation (sending, waiting and reading the answer).
-pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Time allowed for a whole operation, every retry included.
-pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(4);
+pub(crate) const OPERATION_TIMEOUT: Duration = Duration::from_secs(4);
 /// Attempts per operation (the first one and two retries), for throttling and transient errors.
 pub const MAX_ATTEMPTS: u32 = 3;
 
 /// The timeouts above, as the SDK takes them.
-pub fn timeout_config() -> TimeoutConfig {
+pub(crate) fn timeout_config() -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .operation_attempt_timeout(ATTEMPT_TIMEOUT)
@@ -50,7 +50,7 @@ pub fn timeout_config() -> TimeoutConfig {
 
 /// The SDK's standard retry mode (jittered exponential back-off with a retry quota, so an outage
 /// stops costing retries), with short back-offs that fit in [`OPERATION_TIMEOUT`].
-pub fn retry_config() -> RetryConfig {
+pub(crate) fn retry_config() -> RetryConfig {
     RetryConfig::standard()
         .with_max_attempts(MAX_ATTEMPTS)
         .with_initial_backoff(Duration::from_millis(100))

@@ -44,11 +44,11 @@ pub struct SecretTimes {
 /// at all meanwhile, so it tries soon, but an outage does not cost a slow call per request.
 /// (The JWKS cache waits 5 s instead: a JWKS is a third party's URL, fetched on a token's
 /// request, and a failing one should not be asked once a second by every instance.)
-pub const COLD_RETRY: Duration = Duration::from_secs(1);
+pub(crate) const COLD_RETRY: Duration = Duration::from_secs(1);
 
 /// What a request for a cached value does, given what the cache holds.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Step {
+enum Step {
     /// Serve the cached value (fresh, or stale while a refresh is not due).
     Serve,
     /// Fetch (again); the caller holds the refresh lock.
@@ -61,7 +61,7 @@ pub enum Step {
 /// served for ever; a fetched one is served for the TTL, then fetched again; after a failed fetch
 /// the next one waits [`SecretTimes::retry`] (serving the last good value) or [`COLD_RETRY`]
 /// (failing at once when there is none).
-pub fn step(
+fn step(
     fetched_at: Option<Instant>,
     never_expires: bool,
     last_failure: Option<Instant>,
@@ -81,7 +81,7 @@ pub fn step(
 
 /// Whether a refused value, first read at `refused_since`, has retired the last good value by
 /// `now`: it is kept for one TTL after the refusal, at most.
-pub fn retired(refused_since: Option<Instant>, now: Instant, times: SecretTimes) -> bool {
+fn retired(refused_since: Option<Instant>, now: Instant, times: SecretTimes) -> bool {
     refused_since.is_some_and(|at| now.saturating_duration_since(at) >= times.ttl)
 }
 
@@ -141,7 +141,7 @@ impl<T: Clone> RefreshingCell<T> {
     }
 
     /// The same cell, whose first fetched value is served for ever (an inline secret).
-    pub fn never_expiring(mut self) -> Self {
+    pub(crate) fn never_expiring(mut self) -> Self {
         self.never_expires = true;
         self
     }

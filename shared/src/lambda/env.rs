@@ -131,7 +131,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A duration given in milliseconds, or `default` when unset.
-    pub fn millis_or(
+    pub(crate) fn millis_or(
         &self,
         name: &'static str,
         default: Duration,

@@ -16,7 +16,7 @@ pub const TOO_LARGE_MESSAGE: &str = "The request body must be at most 16 KiB";
 
 /// The challenge a bearer API's 401 carries (RFC 6750): the token is no good, whatever the
 /// precise reason.
-pub const BEARER_CHALLENGE: &str = "Bearer error=\"invalid_token\"";
+pub(crate) const BEARER_CHALLENGE: &str = "Bearer error=\"invalid_token\"";
 
 /// `application/x-www-form-urlencoded`, as Zendesk POSTs the sidebar page and the SDK exchange.
 pub const FORM: &str = "application/x-www-form-urlencoded";
@@ -84,7 +84,7 @@ pub fn bearer_token(req: &Request) -> Option<&str> {
 /// How long a client is asked to wait before it retries a request answered 503
 /// (`Retry-After`, seconds): the functions' own waits after a failure are a second or two (a
 /// DynamoDB item's queue of writes drains, a cold secret or JWKS fetch is tried again).
-pub const RETRY_AFTER_SECONDS: u64 = 1;
+pub(crate) const RETRY_AFTER_SECONDS: u64 = 1;
 
 /// An API's answer to a request it does not serve: `{"message": message}` with the status, and
 /// with `WWW-Authenticate: Bearer error="invalid_token"` ([`BEARER_CHALLENGE`]) when it is a 401.

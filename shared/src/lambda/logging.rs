@@ -105,13 +105,13 @@ pub fn init() {
 /// Gateway's request id (`apiRequestId`) and the Lambda request id (`requestId`).
 /// [`crate::lambda::runtime::run`] passes each function's service through it, once, before the runtime
 /// loop starts.
-pub fn with_request_ids<S>(service: S) -> RequestIds<S> {
+pub(crate) fn with_request_ids<S>(service: S) -> RequestIds<S> {
     RequestIds { inner: service }
 }
 
 /// The service returned by [`with_request_ids`].
 #[derive(Clone, Debug)]
-pub struct RequestIds<S> {
+pub(crate) struct RequestIds<S> {
     inner: S,
 }
 

@@ -32,7 +32,7 @@ use serde_json::{Map, Value, json};
 use super::env::{ConfigError, Reader};
 
 /// The namespace used when `METRICS_NAMESPACE` is not set.
-pub const DEFAULT_NAMESPACE: &str = "ZendeskJwt";
+pub(crate) const DEFAULT_NAMESPACE: &str = "ZendeskJwt";
 
 /// The function a metric is about: the only values of the `Function` dimension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -333,7 +333,7 @@ impl Metrics {
     }
 
     /// The EMF line for one event at `timestamp`, without the newline.
-    pub fn event_line(&self, event: Event, timestamp: u64) -> String {
+    pub(crate) fn event_line(&self, event: Event, timestamp: u64) -> String {
         let mut line = self.line(
             timestamp,
             vec![self.directive(&["Function"], &[event.metric()])],
@@ -407,7 +407,7 @@ pub fn answer<A: Answer>(result: Result<Response<Body>, A>) -> Response<Body> {
 }
 
 /// `response`, carrying `outcome` for [`Metrics::count`].
-pub fn with_outcome(mut response: Response<Body>, outcome: Outcome) -> Response<Body> {
+pub(crate) fn with_outcome(mut response: Response<Body>, outcome: Outcome) -> Response<Body> {
     response.extensions_mut().insert(outcome);
     response
 }

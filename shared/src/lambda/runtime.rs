@@ -289,7 +289,7 @@ where
 /// percent-encode what a URI path or query cannot hold, and drop a `Host`, domain name or
 /// `X-Forwarded-Proto` that does not make a URL. Other event kinds are left alone (this bundle
 /// is served by an HTTP API only).
-pub fn make_safe(payload: &mut LambdaRequest) {
+pub(crate) fn make_safe(payload: &mut LambdaRequest) {
     #[allow(irrefutable_let_patterns)] // one variant with the features this bundle enables
     if let LambdaRequest::ApiGatewayV2(event) = payload {
         make_v2_safe(event);

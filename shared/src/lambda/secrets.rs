@@ -86,7 +86,7 @@ pub enum SecretError {
 
 /// Parses a secret's text into what the function uses (a key, a signing secret). The error must
 /// not contain the secret.
-pub type SecretParser<T> = fn(&SecretString) -> Result<T, String>;
+pub(crate) type SecretParser<T> = fn(&SecretString) -> Result<T, String>;
 
 /// Where a cache reads from: a client for Secrets Manager, or the inline value.
 enum Source {
@@ -99,7 +99,7 @@ enum Source {
 
 /// How one fetch of a secret ended, as an observer is told.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Fetched {
+pub(crate) enum Fetched {
     /// A usable value was read.
     Usable,
     /// Secrets Manager could not be read.
@@ -150,7 +150,7 @@ impl<T> SecretCache<T> {
     }
 
     /// Call `observer` after each fetch with how it ended.
-    pub fn on_fetch(mut self, observer: impl Fn(Fetched) + Send + Sync + 'static) -> Self {
+    pub(crate) fn on_fetch(mut self, observer: impl Fn(Fetched) + Send + Sync + 'static) -> Self {
         self.observer = Some(Box::new(observer));
         self
     }

@@ -197,7 +197,7 @@ impl JwksCache {
     }
 
     /// Call `observer` after each fetch with whether it succeeded.
-    pub fn on_fetch(mut self, observer: impl Fn(bool) + Send + Sync + 'static) -> Self {
+    pub(crate) fn on_fetch(mut self, observer: impl Fn(bool) + Send + Sync + 'static) -> Self {
         self.observer = Some(Box::new(observer));
         self
     }

@@ -32,7 +32,7 @@ pub const MAX_APP_GUID_BYTES: usize = 256;
 /// How far a session's `iat` may lie in the verifying instance's future: the clocks of two
 /// Lambda instances differ by milliseconds; this allows for far more without letting a session
 /// claim to be made minutes from now.
-pub const SESSION_CLOCK_SKEW: Duration = Duration::from_secs(5);
+pub(crate) const SESSION_CLOCK_SKEW: Duration = Duration::from_secs(5);
 
 /// The key sessions are signed and verified with (HS256).
 pub struct SessionKey {

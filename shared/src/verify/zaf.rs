@@ -89,7 +89,7 @@ impl ZafInstallation {
     /// `https://{subdomain}.zendesk.com/api/v2/apps/installations/{id}.json`) and name the same
     /// subdomain. Nothing is normalised: another case, a port, a trailing dot or slash, a query,
     /// a leading zero or an id of 0 is not Zendesk's form and names no installation.
-    pub fn from_issuer_and_audience(iss: &str, aud: &str) -> Option<Self> {
+    pub(crate) fn from_issuer_and_audience(iss: &str, aud: &str) -> Option<Self> {
         let subdomain = iss
             .strip_suffix(".zendesk.com")
             .filter(|s| is_subdomain(s))?;
