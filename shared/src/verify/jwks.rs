@@ -49,7 +49,11 @@ impl Default for JwksSettings {
     }
 }
 
-/// While no key could ever be loaded, fetch again after at most this long.
+/// While no key could ever be loaded, fetch again after at most this long. Longer than a
+/// secret's 1 s (`lambda::cache::COLD_RETRY`): a JWKS is a third party's URL (the help center's,
+/// an identity provider's), fetched with a timeout of seconds, and every instance of the function
+/// would ask a failing one once a second; a secret lives in the bundle's own account and is
+/// answered in milliseconds.
 const COLD_RETRY: Duration = Duration::from_secs(5);
 
 #[derive(Default)]

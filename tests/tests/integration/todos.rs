@@ -203,6 +203,16 @@ async fn bad_paths_and_methods_are_clear_errors() {
         .as_user(&token, "DELETE", "/todo_items/9007199254740993", None)
         .await;
     assert_eq!(too_big.status(), 404);
+    // An id is named in plain digits: with a leading zero it names no item, and nothing goes.
+    assert_eq!(f.add(450, "milk").await.status(), 201);
+    let id = f.stored(450).await[0].0;
+    let padded = f
+        .as_user(&token, "DELETE", &format!("/todo_items/0{id}"), None)
+        .await;
+    assert_eq!(padded.status(), 404);
+    assert_eq!(f.stored_values(450).await, ["milk"]);
+    assert_eq!(f.delete(450, id).await.status(), 200);
+    assert!(f.stored(450).await.is_empty());
     let put = f.as_user(&token, "PUT", "/todo_items", None).await;
     assert_eq!(put.status(), 405);
     let elsewhere = f.as_user(&token, "GET", "/other", None).await;
