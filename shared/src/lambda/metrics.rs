@@ -27,7 +27,8 @@ pub use crate::verify::RefusalReason;
 use crate::verify::{AuthError, JwksCache};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde::ser::SerializeMap;
 
 use super::env::{ConfigError, Reader};
 
@@ -237,6 +238,59 @@ pub const METRIC_NAMES: [&str; 12] = [
     "KeyCleanupFailures",
 ];
 
+/// One EMF line: the `_aws` metadata, the dimension and log members, and the counts as top-level
+/// members (`"Requests":1`).
+struct Line<'a> {
+    aws: Aws<'a>,
+    function: &'a str,
+    outcome: Option<&'a str>,
+    reason: Option<&'a str>,
+    counts: &'a [(&'a str, bool)],
+}
+
+impl Serialize for Line<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("_aws", &self.aws)?;
+        map.serialize_entry("Function", self.function)?;
+        if let Some(outcome) = self.outcome {
+            map.serialize_entry("Outcome", outcome)?;
+        }
+        if let Some(reason) = self.reason {
+            map.serialize_entry("Reason", reason)?;
+        }
+        for (name, hit) in self.counts {
+            map.serialize_entry(name, &u8::from(*hit))?;
+        }
+        map.end()
+    }
+}
+
+/// EMF's `_aws` member.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Aws<'a> {
+    timestamp: u64,
+    cloud_watch_metrics: Vec<Directive<'a>>,
+}
+
+/// One metric directive: a namespace, one dimension set, the metrics declared under it.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Directive<'a> {
+    namespace: &'a str,
+    dimensions: [&'a [&'a str]; 1],
+    metrics: Vec<MetricDefinition<'a>>,
+}
+
+/// A metric as a directive declares it.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct MetricDefinition<'a> {
+    name: &'a str,
+    unit: &'static str,
+}
+
 /// The dimension names these lines use.
 pub const DIMENSION_NAMES: [&str; 2] = ["Function", "Reason"];
 
@@ -305,65 +359,71 @@ impl Metrics {
     /// newline.
     pub fn request_line(&self, outcome: Outcome, timestamp: u64) -> String {
         let limit = outcome == Outcome::LimitReached;
-        let mut names = REQUEST_METRICS.to_vec();
-        if limit {
-            names.push("LimitReached");
-        }
-        let mut directives = vec![self.directive(&["Function"], &names)];
-        if let Outcome::Refused(_) = outcome {
-            directives.push(self.directive(&["Function", "Reason"], &["Refused"]));
-        }
-        let mut line = self.line(timestamp, directives);
-        line.insert("Outcome".into(), outcome.name().into());
-        if let Outcome::Refused(reason) = outcome {
-            line.insert("Reason".into(), reason.name().into());
-        }
+        let refused = matches!(outcome, Outcome::Refused(_));
         let values = [
             true,
             outcome == Outcome::Accepted,
-            matches!(outcome, Outcome::Refused(_)),
+            refused,
             matches!(outcome, Outcome::ClientError | Outcome::LimitReached),
             outcome == Outcome::Unavailable,
-            limit,
         ];
-        for (name, hit) in names.iter().zip(values) {
-            line.insert((*name).into(), u8::from(hit).into());
+        let mut counts: Vec<(&str, bool)> = REQUEST_METRICS.into_iter().zip(values).collect();
+        // LimitReached is declared and counted only on the lines of a limit reached.
+        if limit {
+            counts.push(("LimitReached", true));
         }
-        Value::Object(line).to_string()
+        let names: Vec<&str> = counts.iter().map(|(name, _)| *name).collect();
+        let mut directives = vec![self.directive(&["Function"], names)];
+        if refused {
+            directives.push(self.directive(&["Function", "Reason"], vec!["Refused"]));
+        }
+        self.line(Line {
+            aws: Aws {
+                timestamp,
+                cloud_watch_metrics: directives,
+            },
+            function: self.function.name(),
+            outcome: Some(outcome.name()),
+            reason: match outcome {
+                Outcome::Refused(reason) => Some(reason.name()),
+                _ => None,
+            },
+            counts: &counts,
+        })
     }
 
     /// The EMF line for one event at `timestamp`, without the newline.
     pub(crate) fn event_line(&self, event: Event, timestamp: u64) -> String {
-        let mut line = self.line(
-            timestamp,
-            vec![self.directive(&["Function"], &[event.metric()])],
-        );
-        line.insert(event.metric().into(), 1.into());
-        Value::Object(line).to_string()
+        self.line(Line {
+            aws: Aws {
+                timestamp,
+                cloud_watch_metrics: vec![self.directive(&["Function"], vec![event.metric()])],
+            },
+            function: self.function.name(),
+            outcome: None,
+            reason: None,
+            counts: &[(event.metric(), true)],
+        })
     }
 
-    /// `{"_aws":{"Timestamp":…,"CloudWatchMetrics":[…]},"Function":…}`
-    fn line(&self, timestamp: u64, directives: Vec<Value>) -> Map<String, Value> {
-        let mut line = Map::new();
-        line.insert(
-            "_aws".into(),
-            json!({"Timestamp": timestamp, "CloudWatchMetrics": directives}),
-        );
-        line.insert("Function".into(), self.function.name().into());
-        line
+    fn line(&self, line: Line<'_>) -> String {
+        // Serialising strings, numbers and lists of them cannot fail.
+        serde_json::to_string(&line).unwrap_or_default()
     }
 
     /// One metric directive: the namespace, one dimension set, and the metrics (counts).
-    fn directive(&self, dimensions: &[&str], metrics: &[&str]) -> Value {
-        let metrics: Vec<Value> = metrics
-            .iter()
-            .map(|name| json!({"Name": name, "Unit": "Count"}))
-            .collect();
-        json!({
-            "Namespace": self.namespace.as_str(),
-            "Dimensions": [dimensions],
-            "Metrics": metrics,
-        })
+    fn directive<'a>(&'a self, dimensions: &'a [&'a str], metrics: Vec<&'a str>) -> Directive<'a> {
+        Directive {
+            namespace: self.namespace.as_str(),
+            dimensions: [dimensions],
+            metrics: metrics
+                .into_iter()
+                .map(|name| MetricDefinition {
+                    name,
+                    unit: "Count",
+                })
+                .collect(),
+        }
     }
 
     fn write(&self, mut line: String) {
@@ -450,6 +510,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+    use serde_json::{Map, Value};
 
     const T: u64 = 1_700_000_000_123;
 
