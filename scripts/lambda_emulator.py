@@ -80,7 +80,7 @@ class Emulator:
     n-th invocation.
     """
 
-    def __init__(self, bootstrap, env, arm64=False, echo=None):
+    def __init__(self, bootstrap, env, arm64=False, echo=None, on_start=None):
         rie = os.environ.get("LAMBDA_RIE") or fail("LAMBDA_RIE is not set (run through scripts/)")
         command = [str(Path(bootstrap).resolve())]
         if arm64 and host_arch() != "arm64":
@@ -102,6 +102,9 @@ class Emulator:
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+            if on_start is not None:
+                # Before the first invocation: the emulator starts the bootstrap only then.
+                on_start(self.process.pid)
             threading.Thread(target=self._read, daemon=True).start()
             if self._wait_ready():
                 return

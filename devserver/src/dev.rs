@@ -20,7 +20,7 @@ pub const SUBDOMAIN: &str = "example";
 /// The app installation id of the development app.
 pub const INSTALLATION_ID: u64 = 1;
 /// The `kid` of the development help center key.
-pub(crate) const HELP_CENTER_KID: &str = "dev-help-center-1";
+pub const HELP_CENTER_KID: &str = "dev-help-center-1";
 /// The development to-do table.
 pub const TODOS_TABLE: &str = "zendesk-dev-todos";
 /// The development user-token table.

@@ -854,3 +854,31 @@ fn messaging_sign_in_and_its_preflight_reach_sdk_exchange_which_may_read_its_key
     assert!(url.contains("FrontedByCloudFront"), "{url}");
     assert_eq!(url.matches("/messaging/jwt").count(), 2, "{url}");
 }
+
+#[test]
+fn each_function_has_its_own_memory_size_as_a_parameter_with_the_measured_default() {
+    let template = template();
+    // The defaults chosen from docs/PERFORMANCE.md, "Cold path" (its cost table).
+    for (function, parameter, chosen) in [
+        ("SidebarFunction", "SidebarMemorySize", 512),
+        ("TodosFunction", "TodosMemorySize", 512),
+        ("SdkExchangeFunction", "SdkExchangeMemorySize", 256),
+    ] {
+        // The YAML reader drops the tag: `!Ref SidebarMemorySize` reads as its name.
+        assert_eq!(
+            template["Resources"][function]["Properties"]["MemorySize"].as_str(),
+            Some(parameter),
+            "{function}'s MemorySize is !Ref {parameter}"
+        );
+        assert_eq!(default_of(&template, parameter), chosen, "{parameter}");
+        assert_eq!(
+            template["Parameters"][parameter]["MinValue"].as_i64(),
+            Some(128)
+        );
+        assert!(parameter_group(&template, "Operations").contains(&parameter.to_owned()));
+    }
+    assert!(
+        template["Globals"]["Function"]["MemorySize"].is_badvalue(),
+        "no global memory size hides a function's own"
+    );
+}
