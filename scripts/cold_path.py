@@ -215,7 +215,7 @@ def one_cold_start(bootstrap, env, event, warm, group):
     on_start = group.enter if group is not None and group.path is not None else None
     with Emulator(bootstrap, env, on_start=on_start) as emulator:
         started = time.monotonic()
-        status, body, report, lines = emulator.invoke(event)
+        status, body, report, _ = emulator.invoke(event)
         cold_ms = (time.monotonic() - started) * 1000
         if status != 200 or report is None:
             fail(f"{bootstrap}: the cold invocation answered {status}: {body[:300]!r}\n" + "\n".join(emulator.lines[-15:]))
