@@ -4,11 +4,20 @@
 //! with the process's CPU time (user + system, every thread): what the memory's CPU share has to
 //! pay for before the first answer.
 //!
+//! A second table weighs the alternatives the cold path could take (docs/PERFORMANCE.md,
+//! "Cold path"): the system's root store against one compiled in (webpki-roots), and one TLS
+//! handshake by key exchange, full or resumed.
+//!
 //! ```text
 //! cold-path-parts      (DEV_DIR: the development environment that signs the help center token)
 //! ```
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use rustls::crypto::SupportedKxGroup;
+use rustls::crypto::aws_lc_rs::{default_provider, kx_group};
+use rustls::pki_types::ServerName;
 
 use devserver::dev::{DevEnvironment, HELP_CENTER_KID};
 use zendesk_jwt::clock::Clock;
@@ -137,6 +146,84 @@ async fn main() {
     }
     let total = cpu_ms() - started - setup;
 
+    // The alternatives, each timed after the cold path above (its one-time costs are paid).
+    let mut options = Parts(Vec::new());
+    let system = roots.certs.clone();
+    let anchors = options
+        .time(
+            "root store: the system's certificates parsed into trust anchors (each client does this)",
+            async {
+                let mut store = rustls::RootCertStore::empty();
+                store.add_parsable_certificates(system);
+                store
+            },
+        )
+        .await;
+    let compiled = options
+        .time(
+            "root store: compiled in (webpki-roots), nothing read or parsed",
+            async {
+                rustls::RootCertStore {
+                    roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+                }
+            },
+        )
+        .await;
+    let compiled_bytes: usize = webpki_roots::TLS_SERVER_ROOTS
+        .iter()
+        .map(|anchor| {
+            anchor.subject.as_ref().len()
+                + anchor.subject_public_key_info.as_ref().len()
+                + anchor
+                    .name_constraints
+                    .as_ref()
+                    .map_or(0, |n| n.as_ref().len())
+        })
+        .sum();
+    let endpoint = variable("AWS_ENDPOINT_URL_SECRETS_MANAGER");
+    let port: u16 = endpoint
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches('/').parse().ok())
+        .expect("the Secrets Manager endpoint has a port");
+    let anchors = Arc::new(anchors);
+    for (name, groups) in [
+        (
+            "TLS handshake, X25519MLKEM768 + X25519 key shares (rustls' default, the clients')",
+            kx_group_list(&[kx_group::X25519MLKEM768, kx_group::X25519]),
+        ),
+        (
+            "TLS handshake, X25519 only",
+            kx_group_list(&[kx_group::X25519]),
+        ),
+        (
+            "TLS handshake, P-256 only",
+            kx_group_list(&[kx_group::SECP256R1]),
+        ),
+    ] {
+        let config = client_config(groups, anchors.clone(), false);
+        let mut runs = Vec::new();
+        for _ in 0..HANDSHAKES {
+            let started = cpu_ms();
+            handshake(config.clone(), port).await;
+            runs.push(cpu_ms() - started);
+        }
+        options.0.push((name.to_owned(), median(runs)));
+    }
+    // Resumption: a second connection with the ticket of the first (one config, its cache).
+    let config = client_config(default_provider().kx_groups, anchors.clone(), true);
+    let mut runs = Vec::new();
+    for _ in 0..HANDSHAKES {
+        handshake(config.clone(), port).await;
+        let started = cpu_ms();
+        handshake(config.clone(), port).await;
+        runs.push(cpu_ms() - started);
+    }
+    options.0.push((
+        "TLS handshake resumed (TLS 1.3 ticket of the connection before)".to_owned(),
+        median(runs),
+    ));
+
     println!("| part | CPU ms |\n|---|---:|");
     for (name, ms) in &parts.0 {
         println!("| {name} | {ms:.2} |");
@@ -147,4 +234,65 @@ async fn main() {
         roots.certs.len(),
         roots.errors.len()
     );
+    println!("\n| alternative | CPU ms |\n|---|---:|");
+    for (name, ms) in &options.0 {
+        println!("| {name} | {ms:.3} |");
+    }
+    println!(
+        "(handshakes: median of {HANDSHAKES} to the Secrets Manager proxy; the compiled-in store \
+         holds {} anchors, {compiled_bytes} bytes of DER a bootstrap would carry)",
+        compiled.roots.len()
+    );
+}
+
+/// Handshakes timed per alternative (the median is printed).
+const HANDSHAKES: usize = 9;
+
+fn kx_group_list(groups: &[&'static dyn SupportedKxGroup]) -> Vec<&'static dyn SupportedKxGroup> {
+    groups.to_vec()
+}
+
+/// A client configuration with aws-lc-rs and these key exchange groups, trusting `anchors`;
+/// without `resume`, it keeps no sessions (every handshake is a full one).
+fn client_config(
+    groups: Vec<&'static dyn SupportedKxGroup>,
+    anchors: Arc<rustls::RootCertStore>,
+    resume: bool,
+) -> Arc<rustls::ClientConfig> {
+    let provider = rustls::crypto::CryptoProvider {
+        kx_groups: groups,
+        ..default_provider()
+    };
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_safe_default_protocol_versions()
+        .expect("TLS 1.2 and 1.3")
+        .with_root_certificates(anchors)
+        .with_no_client_auth();
+    if !resume {
+        config.resumption = rustls::client::Resumption::disabled();
+    }
+    Arc::new(config)
+}
+
+/// Connect to `localhost:port` and finish a TLS handshake.
+async fn handshake(config: Arc<rustls::ClientConfig>, port: u16) {
+    let tcp = tokio::net::TcpStream::connect(("localhost", port))
+        .await
+        .expect("the TLS proxy accepts");
+    let name = ServerName::try_from("localhost").expect("a server name");
+    let mut tls = tokio_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .expect("the TLS handshake completes");
+    // A TLS 1.3 server sends its session tickets after the handshake: read them (until the
+    // proxy closes), so that a resumable configuration keeps one.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = tls.shutdown().await;
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(1), tls.read_to_end(&mut rest)).await;
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }

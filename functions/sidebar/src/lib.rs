@@ -32,6 +32,7 @@ use zendesk_jwt::lambda::aws::Aws;
 use zendesk_jwt::lambda::env::ConfigError;
 use zendesk_jwt::lambda::http::read_form;
 use zendesk_jwt::lambda::metrics::{Function, Metrics, answer};
+use zendesk_jwt::lambda::runtime;
 use zendesk_jwt::lambda::secrets::{SecretCache, SecretTimes};
 use zendesk_jwt::verify::MAX_APP_GUID_BYTES;
 use zendesk_jwt::{DecodingKey, Session, SessionKey, ZafVerifier, parse_rsa_public_key_pem};
@@ -51,6 +52,8 @@ pub struct Sidebar {
     gate: InstallationGate,
     /// The app's API and the sessions it takes; `None` when no session key is configured.
     api: Option<Api>,
+    /// The table (installations, notes); `None` when none is configured.
+    store: Option<Arc<SidebarStore>>,
     metrics: Metrics,
 }
 
@@ -140,13 +143,39 @@ impl Sidebar {
             .with_metrics(metrics.clone()),
             gate: InstallationGate::new(
                 config.installations.clone(),
-                store,
+                store.clone(),
                 cache_times,
                 config.clock.clone(),
             ),
             api,
+            store,
             metrics,
         })
+    }
+
+    /// What the first request needs, fetched ahead of it ([`runtime::Function::prefetch`]):
+    /// the app's public key, the session key and the connection to the table.
+    pub async fn prefetch(&self) {
+        let session_key = async {
+            if let Some(api) = &self.api
+                && let Err(error) = api.key.get().await
+            {
+                runtime::prefetch_failed("the session key", &error);
+            }
+        };
+        let table = async {
+            if let Some(store) = &self.store
+                && let Err(error) = store.open_connection().await
+            {
+                runtime::prefetch_failed("the connection to the table", &error);
+            }
+        };
+        let public_key = async {
+            if let Err(error) = self.public_key.get().await {
+                runtime::prefetch_failed("the app's public key", &error);
+            }
+        };
+        tokio::join!(public_key, session_key, table);
     }
 
     /// Answer one request, and count it. Every expected failure is a response; this never
@@ -235,6 +264,10 @@ impl zendesk_jwt::lambda::runtime::Function for Sidebar {
 
     fn handle(&self, req: Request) -> impl Future<Output = Response<Body>> + Send {
         Sidebar::handle(self, req)
+    }
+
+    fn prefetch(&self) -> impl Future<Output = ()> + Send {
+        Sidebar::prefetch(self)
     }
 }
 

@@ -25,8 +25,8 @@ use zendesk_jwt::ZafInstallation;
 use zendesk_jwt::clock::Clock;
 use zendesk_jwt::id::MAX_SAFE_INTEGER;
 use zendesk_jwt::lambda::dynamodb::{
-    cancellation_reasons, error_text, item_when_condition_failed, reason_is_condition_failed,
-    reason_is_conflict,
+    NO_RECORD, cancellation_reasons, error_text, item_when_condition_failed, open_connection,
+    reason_is_condition_failed, reason_is_conflict,
 };
 
 /// An item as the SDK holds it.
@@ -293,6 +293,12 @@ impl SidebarStore {
             max_notes,
             clock,
         }
+    }
+
+    /// Open the connection to the table ahead of the first request (at INIT).
+    pub async fn open_connection(&self) -> Result<(), String> {
+        let key = [(PARTITION_KEY, NO_RECORD), (SORT_KEY, NO_RECORD)];
+        open_connection(&self.client, &self.table, &key).await
     }
 
     /// The record of `installation`, if there is one (one strongly consistent `GetItem`).

@@ -23,6 +23,25 @@ where
     DisplayErrorContext(error).to_string()
 }
 
+/// Open the connection to DynamoDB (DNS, TCP and the TLS handshake) ahead of the first request,
+/// with the cheapest request the functions' IAM policies allow: a `GetItem` of `key`, a key no
+/// record has (half a read capacity unit). What it read is not looked at; an error is returned
+/// as text for the log.
+pub async fn open_connection(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    key: &[(&str, &str)],
+) -> Result<(), String> {
+    let mut request = client.get_item().table_name(table);
+    for (name, value) in key {
+        request = request.key(*name, AttributeValue::S((*value).to_owned()));
+    }
+    request.send().await.map(|_| ()).map_err(error_text)
+}
+
+/// The key value [`open_connection`] reads: no record is ever written under it.
+pub const NO_RECORD: &str = "#prefetch";
+
 /// A conditional write's error: it says whether the condition failed.
 pub trait ConditionalWrite {
     /// Whether DynamoDB refused the write because its condition failed.

@@ -21,6 +21,7 @@ use std::fmt::Write as _;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use lambda_http::aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use lambda_http::http::{HeaderName, HeaderValue, StatusCode, header};
@@ -31,7 +32,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::aws::Aws;
-use super::env::ConfigError;
+use super::env::{ConfigError, ProcessEnv, Reader};
 
 /// One of the bundle's Lambda functions, as [`serve`] starts it.
 pub trait Function: Sized {
@@ -46,17 +47,51 @@ pub trait Function: Sized {
 
     /// Answer one request and count it. Every expected failure is a response.
     fn handle(&self, req: Request) -> impl Future<Output = Response<Body>> + Send;
+
+    /// During INIT, before the first request ([`serve`], unless `PREFETCH_AT_INIT=false`): fetch
+    /// what every first request needs (its secrets, the JWKS) and open its connections, each
+    /// part concurrently. A part that fails is logged and left for the request, which fetches
+    /// it again as it would have without this.
+    fn prefetch(&self) -> impl Future<Output = ()> + Send {
+        std::future::ready(())
+    }
 }
 
+/// The most INIT waits for [`Function::prefetch`]: what is not fetched by then is left for the
+/// first request (a hung service must not hold INIT for the SDK's whole operation timeout).
+pub const PREFETCH_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// The whole of a function's `main`: logging, its configuration, the AWS clients, the function
-/// built once, then [`run`] with it until the execution environment ends.
+/// built once and its first fetches made ([`Function::prefetch`]), then [`run`] with it until
+/// the execution environment ends.
 pub async fn serve<F: Function + Sync>() -> Result<(), Error> {
     super::logging::init();
+    let prefetch = Reader::new(&ProcessEnv).parsed_or("PREFETCH_AT_INIT", true)?;
     let function = F::build(&F::config()?, &Aws::from_env())?;
+    if prefetch {
+        prefetch_at_init(&function).await;
+    }
     run(lambda_http::service_fn(|req| async {
         Ok::<_, Error>(function.handle(req).await)
     }))
     .await
+}
+
+/// [`Function::prefetch`], for at most [`PREFETCH_TIMEOUT`].
+pub async fn prefetch_at_init<F: Function>(function: &F) {
+    if tokio::time::timeout(PREFETCH_TIMEOUT, function.prefetch())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "prefetch at INIT took more than {PREFETCH_TIMEOUT:?}; the first request fetches the rest"
+        );
+    }
+}
+
+/// Log a part of [`Function::prefetch`] that failed (`error` says what, never a secret).
+pub fn prefetch_failed(what: &str, error: &dyn std::fmt::Display) {
+    tracing::warn!(%error, "prefetch at INIT: {what} failed; the first request fetches it again");
 }
 
 /// Serve `handler` on the Lambda Runtime API, as `lambda_http::run` does, with every event

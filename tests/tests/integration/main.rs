@@ -16,6 +16,7 @@ mod limits;
 mod messaging;
 mod metrics;
 mod one_request;
+mod prefetch;
 mod properties;
 mod request_ids;
 mod sdk_exchange;
