@@ -37,7 +37,6 @@ use zendesk_jwt::lambda::cors::{self, Api, Cors, CorsRules};
 use zendesk_jwt::lambda::env::ConfigError;
 use zendesk_jwt::lambda::http::{bearer_token, json_response, media_type, read_form};
 use zendesk_jwt::lambda::metrics::{Function, Metrics, answer};
-use zendesk_jwt::lambda::runtime;
 use zendesk_jwt::lambda::secrets::SecretCache;
 use zendesk_jwt::{JwksCache, JwksVerifier, RefusalReason, TokenRules};
 
@@ -52,8 +51,6 @@ pub use users::{
 
 /// The function's two routes, and what it keeps between invocations.
 pub struct SdkExchange {
-    /// The exchange itself, for the prefetch at INIT.
-    inner: Arc<Exchange>,
     /// The exchange, answering both routes (`Exchange::handle`).
     exchange: Api,
     /// The same behind the messaging route's CORS policy.
@@ -173,13 +170,10 @@ impl SdkExchange {
         });
         // One handler for both routes: the route is read from each request, so the bootstrap
         // holds one copy of the exchange, not one per route.
-        let api = {
+        let api = cors::api(move |req: Request| {
             let exchange = exchange.clone();
-            cors::api(move |req: Request| {
-                let exchange = exchange.clone();
-                async move { exchange.handle(req).await }
-            })
-        };
+            async move { exchange.handle(req).await }
+        });
         // The customer's site POSTs, with the user's token as a bearer token or a form; it reads
         // only the answer's body.
         let rules = CorsRules {
@@ -195,34 +189,8 @@ impl SdkExchange {
                 || ExchangeError::OriginNotAllowed.into_response(),
             ),
             exchange: api,
-            inner: exchange,
             metrics,
         })
-    }
-
-    /// What the first request needs, fetched ahead of it ([`runtime::Function::prefetch`]):
-    /// the SDK's shared secret, the messaging key, and the connection to the user-token table
-    /// (or the identity provider's JWKS).
-    pub async fn prefetch(&self) {
-        let exchange = &self.inner;
-        let sdk = async {
-            if let Err(error) = exchange.sdk_issuer.get().await {
-                runtime::prefetch_failed("the SDK's shared secret", &error);
-            }
-        };
-        let messaging = async {
-            if let Some(issuer) = &exchange.messaging_issuer
-                && let Err(error) = issuer.get().await
-            {
-                runtime::prefetch_failed("the messaging signing key", &error);
-            }
-        };
-        let resolver = async {
-            if let Err(error) = exchange.resolver.prefetch().await {
-                runtime::prefetch_failed("the user resolver", &error);
-            }
-        };
-        tokio::join!(sdk, messaging, resolver);
     }
 
     /// Answer one request, CORS included on the messaging route, and count it. Every expected
@@ -356,10 +324,6 @@ impl zendesk_jwt::lambda::runtime::Function for SdkExchange {
 
     fn handle(&self, req: Request) -> impl Future<Output = Response<Body>> + Send {
         SdkExchange::handle(self, req)
-    }
-
-    fn prefetch(&self) -> impl Future<Output = ()> + Send {
-        SdkExchange::prefetch(self)
     }
 }
 

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Value};
 use zendesk_jwt::clock::Clock;
-use zendesk_jwt::lambda::dynamodb::{NO_RECORD, error_text, open_connection};
+use zendesk_jwt::lambda::dynamodb::error_text;
 use zendesk_jwt::lambda::metrics::Outcome;
 use zendesk_jwt::{JwksVerifier, RefusalReason};
 
@@ -61,20 +61,6 @@ pub enum UserResolver {
 }
 
 impl UserResolver {
-    /// What the first resolution needs, made ahead of it (at INIT): the connection to the
-    /// table, or the identity provider's JWKS. The error is text for the log.
-    pub async fn prefetch(&self) -> Result<(), String> {
-        match self {
-            UserResolver::Table(table) => {
-                let key = [("token_hash", NO_RECORD)];
-                open_connection(&table.client, &table.table, &key).await
-            }
-            UserResolver::IdentityProvider(tokens) => {
-                tokens.verifier.prefetch().await.map_err(|e| e.to_string())
-            }
-        }
-    }
-
     /// Resolve `user_token` to a user.
     pub async fn resolve(&self, user_token: &str) -> Result<SdkUser, ResolveError> {
         if user_token.is_empty() {

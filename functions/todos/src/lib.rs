@@ -25,7 +25,6 @@ use zendesk_jwt::lambda::cors::{self, Cors, CorsRules};
 use zendesk_jwt::lambda::env::ConfigError;
 use zendesk_jwt::lambda::http::{bearer_token, json_response, read_json_object};
 use zendesk_jwt::lambda::metrics::{Function, Metrics, Outcome, answer};
-use zendesk_jwt::lambda::runtime;
 use zendesk_jwt::{
     AuthError, HelpCenterUser, HelpCenterVerifier, JwksCache, JwksVerifier, TokenRules,
 };
@@ -48,10 +47,6 @@ pub(crate) const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idem
 /// The to-do API behind its CORS policy, and what it keeps between invocations.
 pub struct Todos {
     cors: Cors,
-    /// The same API, for the prefetch at INIT.
-    api: Arc<Api>,
-    /// The account's JWKS, for the prefetch at INIT.
-    jwks: Arc<JwksCache>,
     /// Where each request is counted, once, on the way out.
     metrics: Metrics,
 }
@@ -112,7 +107,7 @@ impl Todos {
         };
         let api = Arc::new(Api {
             subdomain: config.subdomain.clone(),
-            verifier: HelpCenterVerifier::new(JwksVerifier::new(jwks.clone(), &rules)),
+            verifier: HelpCenterVerifier::new(JwksVerifier::new(jwks, &rules)),
             store: TodoStore::new(
                 aws.dynamodb()?,
                 config.table.clone(),
@@ -121,13 +116,10 @@ impl Todos {
             )
             .counting_in(metrics.clone()),
         });
-        let service = {
+        let service = cors::api(move |req: Request| {
             let api = api.clone();
-            cors::api(move |req: Request| {
-                let api = api.clone();
-                async move { api.handle(req).await }
-            })
-        };
+            async move { api.handle(req).await }
+        });
         // The API's methods and headers, for the help center origins only.
         let rules = CorsRules {
             methods: vec![Method::GET, Method::POST, Method::DELETE],
@@ -138,8 +130,6 @@ impl Todos {
             cors: Cors::new(&config.allowed_origins, rules, service, || {
                 TodoError::OriginNotAllowed.into_response()
             }),
-            api,
-            jwks,
             metrics,
         })
     }
@@ -147,22 +137,6 @@ impl Todos {
     /// Answer one request, CORS included, and count it. Every expected failure is a response.
     pub async fn handle(&self, req: Request) -> Response<Body> {
         self.metrics.count(self.cors.call(req).await)
-    }
-
-    /// What the first request needs, fetched ahead of it ([`runtime::Function::prefetch`]):
-    /// the account's JWKS and the connection to the table.
-    pub async fn prefetch(&self) {
-        let jwks = async {
-            if let Err(error) = self.jwks.prefetch().await {
-                runtime::prefetch_failed("the JWKS", &error);
-            }
-        };
-        let table = async {
-            if let Err(error) = self.api.store.open_connection().await {
-                runtime::prefetch_failed("the connection to the table", &error);
-            }
-        };
-        tokio::join!(jwks, table);
     }
 }
 
@@ -277,10 +251,6 @@ impl zendesk_jwt::lambda::runtime::Function for Todos {
 
     fn handle(&self, req: Request) -> impl Future<Output = Response<Body>> + Send {
         Todos::handle(self, req)
-    }
-
-    fn prefetch(&self) -> impl Future<Output = ()> + Send {
-        Todos::prefetch(self)
     }
 }
 

@@ -40,9 +40,7 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::operation::get_item::builders::GetItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
-use zendesk_jwt::lambda::dynamodb::{
-    Item, NO_RECORD, error_text, item_when_condition_failed, open_connection,
-};
+use zendesk_jwt::lambda::dynamodb::{Item, error_text, item_when_condition_failed};
 
 use zendesk_jwt::clock::Clock;
 use zendesk_jwt::lambda::metrics::{Event, Function, Metrics};
@@ -166,11 +164,6 @@ impl TodoStore {
     /// The same, counting failed clean-ups in `metrics` (`KeyCleanupFailures`).
     pub fn counting_in(self, metrics: Metrics) -> Self {
         Self { metrics, ..self }
-    }
-
-    /// Open the connection to the table ahead of the first request (at INIT).
-    pub async fn open_connection(&self) -> Result<(), String> {
-        open_connection(&self.client, &self.table, &[("owner", NO_RECORD)]).await
     }
 
     fn key(&self, owner: &str) -> (String, AttributeValue) {

@@ -49,9 +49,11 @@ pub trait Function: Sized {
     fn handle(&self, req: Request) -> impl Future<Output = Response<Body>> + Send;
 
     /// During INIT, before the first request ([`serve`], unless `PREFETCH_AT_INIT=false`): fetch
-    /// what every first request needs (its secrets, the JWKS) and open its connections, each
-    /// part concurrently. A part that fails is logged and left for the request, which fetches
-    /// it again as it would have without this.
+    /// what every first request needs (its secrets) and open its connections, each part
+    /// concurrently. A part that fails is logged and left for the request, which fetches it
+    /// again as it would have without this. The default does nothing: only the sidebar does it,
+    /// because in the other bootstraps a second path to the same calls costs more size than the
+    /// 2.6 MB budget leaves (docs/PERFORMANCE.md, section 10).
     fn prefetch(&self) -> impl Future<Output = ()> + Send {
         std::future::ready(())
     }

@@ -278,17 +278,6 @@ impl JwksCache {
         self.cached(kid).ok_or(AuthError::UnknownKid)
     }
 
-    /// Fetch the keys now when none are held (during INIT, so that the first request finds
-    /// them). A failure is what a request's first fetch failing would be: the cold retry waits
-    /// as after any failed fetch.
-    pub async fn prefetch(&self) -> Result<(), JwksError> {
-        let mut state = self.refresh.lock().await;
-        if self.have_keys() {
-            return Ok(());
-        }
-        self.refresh(&mut state, false).await
-    }
-
     fn keys(&self) -> Arc<Keys> {
         self.keys.read().unwrap_or_else(|e| e.into_inner()).clone()
     }

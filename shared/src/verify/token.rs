@@ -8,7 +8,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation, decode, decode_he
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::error::{AuthError, JwksError};
+use super::error::AuthError;
 use super::jwks::JwksCache;
 use crate::clock::Clock;
 
@@ -221,11 +221,6 @@ impl JwksVerifier {
             jwks,
             checks: rules.checks(),
         }
-    }
-
-    /// Fetch the JWKS now when no keys are held ([`JwksCache::prefetch`]).
-    pub async fn prefetch(&self) -> Result<(), JwksError> {
-        self.jwks.prefetch().await
     }
 
     /// Verify `token` and deserialize its claims as `T`.
